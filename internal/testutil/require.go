@@ -24,17 +24,30 @@ import (
 // can never silently skip where it is meant to run.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if mustNotSkipRoot() {
+	switch rootGate(os.Geteuid(), os.Getenv) {
+	case gateFail:
 		t.Fatal("privileged test cannot run here: euid != 0 (CI or BERTH_TEST_ROOT=1 is set)")
+	case gateSkip:
+		t.Skip("requires root: sudo -E go test ./...")
 	}
-	t.Skip("requires root: sudo -E go test ./...")
 }
 
-func mustNotSkipRoot() bool {
-	return os.Getenv("CI") != "" || os.Getenv("BERTH_TEST_ROOT") == "1"
+type gate int
+
+const (
+	gatePass gate = iota
+	gateSkip
+	gateFail
+)
+
+func rootGate(euid int, getenv func(string) string) gate {
+	switch {
+	case euid == 0:
+		return gatePass
+	case getenv("CI") != "" || getenv("BERTH_TEST_ROOT") == "1":
+		return gateFail
+	}
+	return gateSkip
 }
 
 // RequireFeature skips t, naming the feature, when a probe shows that the
@@ -56,7 +69,7 @@ func RequireFeature(t testing.TB, name string) {
 	if ok {
 		return
 	}
-	if expected(name) {
+	if expected(name, os.Getenv("BERTH_TEST_EXPECT")) {
 		t.Fatalf("feature %s expected (BERTH_TEST_EXPECT) but missing: %s", name, why)
 	}
 	t.Skipf("feature %s missing: %s", name, why)
@@ -72,8 +85,8 @@ func HasFeature(name string) bool {
 	return ok
 }
 
-func expected(name string) bool {
-	list := strings.Split(os.Getenv("BERTH_TEST_EXPECT"), ",")
+func expected(name, expect string) bool {
+	list := strings.Split(expect, ",")
 	for i := range list {
 		list[i] = strings.TrimSpace(list[i])
 	}
