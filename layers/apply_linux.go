@@ -1,0 +1,574 @@
+package layers
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// extractor holds the state of one Apply: the confined root, a cache of
+// open parent directories, and what must be finished at the end.
+type extractor struct {
+	root    *inRoot
+	opts    *ApplyOptions
+	cache   map[string]int      // parent rel path -> O_PATH dir fd
+	stale   []int               // fds dropped from cache, closed after the entry
+	written map[string]struct{} // paths this layer created
+	dirs    []dirMeta           // modes and times set last
+	opaques []string            // opaque dirs to prune (non-overlay mode)
+	buf     []byte
+	last    string // name of the last entry read, for errors
+}
+
+type dirMeta struct {
+	name         string
+	mode         uint32
+	atime, mtime time.Time
+}
+
+const maxCachedDirs = 256
+
+func newExtractor(dir string, opts *ApplyOptions) (*extractor, error) {
+	r, err := openInRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &extractor{
+		root:    r,
+		opts:    opts,
+		cache:   make(map[string]int),
+		written: make(map[string]struct{}),
+		buf:     make([]byte, 256<<10),
+	}, nil
+}
+
+func (x *extractor) close() error {
+	x.flush()
+	x.release()
+	return x.root.close()
+}
+
+// flush forgets every cached parent fd. Called whenever something is
+// removed or replaced, so no stale directory is written into by a later
+// entry. The fds stay open until [extractor.release], as the current
+// entry may still use them.
+func (x *extractor) flush() {
+	for k, fd := range x.cache {
+		x.stale = append(x.stale, fd)
+		delete(x.cache, k)
+	}
+}
+
+func (x *extractor) release() {
+	for _, fd := range x.stale {
+		unix.Close(fd)
+	}
+	x.stale = x.stale[:0]
+}
+
+// parent returns an fd of the directory rel, creating missing directories
+// (mode 0755) inside the root.
+func (x *extractor) parent(rel string) (int, error) {
+	if rel == "" {
+		return x.root.fd, nil
+	}
+	if fd, ok := x.cache[rel]; ok {
+		return fd, nil
+	}
+	fd, err := x.root.open(rel, unix.O_PATH|unix.O_DIRECTORY, false)
+	if errors.Is(err, unix.ENOENT) {
+		if err := x.mkdirAll(rel); err != nil {
+			return -1, err
+		}
+		fd, err = x.root.open(rel, unix.O_PATH|unix.O_DIRECTORY, false)
+	}
+	if err != nil {
+		return -1, err
+	}
+	if len(x.cache) >= maxCachedDirs {
+		x.flush()
+	}
+	x.cache[rel] = fd
+	return fd, nil
+}
+
+// mkdirAll creates the missing directories of rel one component at a time,
+// each inside its resolved parent.
+func (x *extractor) mkdirAll(rel string) error {
+	dir, base := splitName(rel)
+	pfd, err := x.parent(dir)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(pfd, base, 0o755); err != nil && err != unix.EEXIST {
+		return &fs.PathError{Op: "mkdirat", Path: rel, Err: err}
+	}
+	x.written[rel] = struct{}{}
+	return nil
+}
+
+// entry applies one tar entry.
+func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
+	defer x.release()
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	name, err := cleanEntryName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		if hdr.Typeflag != tar.TypeDir {
+			return fmt.Errorf("root entry of type %q: %w", hdr.Typeflag, ErrInvalidEntry)
+		}
+		return x.dirMetadata(x.root.fd, ".", "", hdr)
+	}
+	dir, base := splitName(name)
+	if w, ok := cutPrefix(base, whiteoutPrefix); ok {
+		return x.whiteout(dir, w)
+	}
+	pfd, err := x.parent(dir)
+	if err != nil {
+		return err
+	}
+	if err := x.create(pfd, name, base, hdr, r); err != nil {
+		return err
+	}
+	x.written[name] = struct{}{}
+	return nil
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+func (x *extractor) create(pfd int, name, base string, hdr *tar.Header, r io.Reader) error {
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeCont:
+		return x.regular(pfd, base, hdr, r)
+	case tar.TypeDir:
+		return x.directory(pfd, name, base, hdr)
+	case tar.TypeSymlink:
+		return x.symlink(pfd, base, hdr)
+	case tar.TypeLink:
+		return x.hardlink(pfd, name, base, hdr)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return x.special(pfd, base, hdr)
+	}
+	return fmt.Errorf("entry type %q: %w", hdr.Typeflag, ErrInvalidEntry)
+}
+
+// retryExisting runs fn; if it fails with EEXIST, the existing entry is
+// removed (a directory with its content) and fn runs once more.
+func (x *extractor) retryExisting(pfd int, base string, fn func() error) error {
+	err := fn()
+	if !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	if err := x.removeAll(pfd, base); err != nil {
+		return err
+	}
+	return fn()
+}
+
+func (x *extractor) removeAll(pfd int, base string) error {
+	x.flush()
+	return removeAllAt(pfd, base)
+}
+
+func (x *extractor) regular(pfd int, base string, hdr *tar.Header, r io.Reader) error {
+	var fd int
+	err := x.retryExisting(pfd, base, func() error {
+		var err error
+		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		return err
+	})
+	if err != nil {
+		return &fs.PathError{Op: "openat", Path: base, Err: err}
+	}
+	err = x.writeContent(fd, r)
+	if err == nil {
+		err = x.fileMetadata(fd, hdr)
+	}
+	return errors.Join(err, unix.Close(fd))
+}
+
+func (x *extractor) writeContent(fd int, r io.Reader) error {
+	for {
+		n, rerr := r.Read(x.buf)
+		for off := 0; off < n; {
+			m, err := unix.Write(fd, x.buf[off:n])
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return &fs.PathError{Op: "write", Path: "fd " + strconv.Itoa(fd), Err: err}
+			}
+			off += m
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// fileMetadata sets owner, mode (after chown, which clears setuid), xattrs
+// and times on an open regular file.
+func (x *extractor) fileMetadata(fd int, hdr *tar.Header) error {
+	if !x.opts.Unprivileged {
+		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+			return &fs.PathError{Op: "fchown", Path: hdr.Name, Err: err}
+		}
+	}
+	if err := unix.Fchmod(fd, tarMode(hdr)); err != nil {
+		return &fs.PathError{Op: "fchmod", Path: hdr.Name, Err: err}
+	}
+	for k, v := range entryXattrs(hdr, x.opts.Unprivileged) {
+		if err := unix.Fsetxattr(fd, k, []byte(v), 0); err != nil {
+			return &fs.PathError{Op: "setxattr " + k, Path: hdr.Name, Err: err}
+		}
+	}
+	ts := tarTimes(hdr)
+	if err := futimens(fd, &ts); err != nil {
+		return &fs.PathError{Op: "futimens", Path: hdr.Name, Err: err}
+	}
+	return nil
+}
+
+// tarMode returns the permission bits of hdr including setuid, setgid and
+// sticky.
+func tarMode(hdr *tar.Header) uint32 { return uint32(hdr.Mode) & 0o7777 }
+
+func tarTimes(hdr *tar.Header) [2]unix.Timespec {
+	at := hdr.AccessTime
+	if at.IsZero() {
+		at = hdr.ModTime
+	}
+	return [2]unix.Timespec{unix.NsecToTimespec(at.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
+}
+
+func futimens(fd int, ts *[2]unix.Timespec) error {
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafePointer(ts)), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func (x *extractor) directory(pfd int, name, base string, hdr *tar.Header) error {
+	err := unix.Mkdirat(pfd, base, 0o700)
+	if err == unix.EEXIST {
+		var st unix.Stat_t
+		if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "fstatat", Path: name, Err: err}
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			err = x.retryExisting(pfd, base, func() error { return unix.Mkdirat(pfd, base, 0o700) })
+		} else {
+			err = nil
+		}
+	}
+	if err != nil {
+		return &fs.PathError{Op: "mkdirat", Path: name, Err: err}
+	}
+	return x.dirMetadata(pfd, base, name, hdr)
+}
+
+// dirMetadata sets owner and xattrs of a directory now, and queues its mode
+// and times for the end, after its children exist.
+func (x *extractor) dirMetadata(pfd int, base, name string, hdr *tar.Header) error {
+	if !x.opts.Unprivileged {
+		if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "fchownat", Path: hdr.Name, Err: err}
+		}
+	}
+	if xs := entryXattrs(hdr, x.opts.Unprivileged); len(xs) > 0 {
+		fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &fs.PathError{Op: "openat", Path: hdr.Name, Err: err}
+		}
+		for k, v := range xs {
+			if err := unix.Fsetxattr(fd, k, []byte(v), 0); err != nil {
+				unix.Close(fd)
+				return &fs.PathError{Op: "setxattr " + k, Path: hdr.Name, Err: err}
+			}
+		}
+		unix.Close(fd)
+	}
+	at := hdr.AccessTime
+	if at.IsZero() {
+		at = hdr.ModTime
+	}
+	x.dirs = append(x.dirs, dirMeta{name: name, mode: tarMode(hdr), atime: at, mtime: hdr.ModTime})
+	return nil
+}
+
+func (x *extractor) symlink(pfd int, base string, hdr *tar.Header) error {
+	if hdr.Linkname == "" || hdr.Linkname != cleanString(hdr.Linkname) {
+		return fmt.Errorf("symlink target %q: %w", hdr.Linkname, ErrInvalidEntry)
+	}
+	err := x.retryExisting(pfd, base, func() error { return unix.Symlinkat(hdr.Linkname, pfd, base) })
+	if err != nil {
+		return &fs.PathError{Op: "symlinkat", Path: hdr.Name, Err: err}
+	}
+	x.flush() // a cached path may now lead through this symlink
+	return x.linkMetadata(pfd, base, hdr, false)
+}
+
+// cleanString rejects strings with NUL bytes by returning something else.
+func cleanString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return ""
+		}
+	}
+	return s
+}
+
+// linkMetadata sets owner, xattrs, mode (unless symlink) and times of a
+// non-regular, non-directory entry by name in its parent.
+func (x *extractor) linkMetadata(pfd int, base string, hdr *tar.Header, chmod bool) error {
+	if !x.opts.Unprivileged {
+		if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "fchownat", Path: hdr.Name, Err: err}
+		}
+	}
+	if chmod {
+		if err := unix.Fchmodat(pfd, base, tarMode(hdr), 0); err != nil {
+			return &fs.PathError{Op: "fchmodat", Path: hdr.Name, Err: err}
+		}
+	}
+	if xs := entryXattrs(hdr, x.opts.Unprivileged); len(xs) > 0 {
+		p := "/proc/self/fd/" + strconv.Itoa(pfd) + "/" + base
+		for k, v := range xs {
+			if err := unix.Lsetxattr(p, k, []byte(v), 0); err != nil {
+				return &fs.PathError{Op: "lsetxattr " + k, Path: hdr.Name, Err: err}
+			}
+		}
+	}
+	ts := tarTimes(hdr)
+	if err := unix.UtimesNanoAt(pfd, base, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "utimensat", Path: hdr.Name, Err: err}
+	}
+	return nil
+}
+
+func (x *extractor) hardlink(pfd int, name, base string, hdr *tar.Header) error {
+	target, err := cleanEntryName(hdr.Linkname)
+	if err != nil {
+		return fmt.Errorf("hardlink target: %w", err)
+	}
+	if target == "" || target == name {
+		return fmt.Errorf("hardlink target %q: %w", hdr.Linkname, ErrInvalidEntry)
+	}
+	tdir, tbase := splitName(target)
+	tfd, err := x.root.open(tdir, unix.O_PATH|unix.O_DIRECTORY, false)
+	if err != nil {
+		return fmt.Errorf("hardlink target %q: %w", hdr.Linkname, err)
+	}
+	defer unix.Close(tfd)
+	err = x.retryExisting(pfd, base, func() error { return unix.Linkat(tfd, tbase, pfd, base, 0) })
+	if err != nil {
+		return &fs.PathError{Op: "linkat", Path: hdr.Name, Err: err}
+	}
+	return nil
+}
+
+func (x *extractor) special(pfd int, base string, hdr *tar.Header) error {
+	mode := tarMode(hdr)
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		mode |= unix.S_IFCHR
+	case tar.TypeBlock:
+		mode |= unix.S_IFBLK
+	default:
+		mode |= unix.S_IFIFO
+	}
+	if x.opts.Unprivileged && hdr.Typeflag != tar.TypeFifo {
+		return nil
+	}
+	dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
+	err := x.retryExisting(pfd, base, func() error { return unix.Mknodat(pfd, base, mode, dev) })
+	if err != nil {
+		return &fs.PathError{Op: "mknodat", Path: hdr.Name, Err: err}
+	}
+	return x.linkMetadata(pfd, base, hdr, true)
+}
+
+// whiteout handles .wh.NAME (w == NAME) in directory dir: the opaque
+// marker .wh..wh..opq, other .wh..wh. metadata (aufs; ignored), and plain
+// whiteouts.
+func (x *extractor) whiteout(dir, w string) error {
+	if w == opaqueMarker[len(whiteoutPrefix):] {
+		return x.opaque(dir)
+	}
+	if _, ok := cutPrefix(w, whiteoutPrefix); ok {
+		return nil
+	}
+	if w == "" || w == "." || w == ".." {
+		return fmt.Errorf("whiteout of %q: %w", w, ErrInvalidEntry)
+	}
+	pfd, err := x.parent(dir)
+	if err != nil {
+		return err
+	}
+	if err := x.removeAll(pfd, w); err != nil && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	if !x.opts.OverlayWhiteouts {
+		return nil
+	}
+	if err := unix.Mknodat(pfd, w, unix.S_IFCHR, 0); err != nil {
+		return &fs.PathError{Op: "mknodat", Path: path.Join(dir, w), Err: err}
+	}
+	x.written[path.Join(dir, w)] = struct{}{}
+	return nil
+}
+
+func (x *extractor) opaque(dir string) error {
+	if _, err := x.parent(dir); err != nil {
+		return err
+	}
+	x.opaques = append(x.opaques, dir)
+	if !x.opts.OverlayWhiteouts {
+		return nil
+	}
+	fd, err := x.root.open(dir, unix.O_RDONLY|unix.O_DIRECTORY, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Fsetxattr(fd, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+		return &fs.PathError{Op: "setxattr trusted.overlay.opaque", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// finish prunes opaque directories and sets directory modes and times,
+// deepest first.
+func (x *extractor) finish() error {
+	for _, d := range x.opaques {
+		if err := x.prune(d); err != nil {
+			return fmt.Errorf("opaque directory %q: %w", d, err)
+		}
+	}
+	x.flush()
+	for i := len(x.dirs) - 1; i >= 0; i-- {
+		if err := x.finishDir(x.dirs[i]); err != nil {
+			return fmt.Errorf("directory %q: %w", x.dirs[i].name, err)
+		}
+	}
+	return nil
+}
+
+func (x *extractor) finishDir(d dirMeta) error {
+	fd, err := x.root.open(d.name, unix.O_RDONLY|unix.O_DIRECTORY, true)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return nil // removed or replaced by a later entry
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchmod(fd, d.mode); err != nil {
+		return &fs.PathError{Op: "fchmod", Path: d.name, Err: err}
+	}
+	ts := [2]unix.Timespec{unix.NsecToTimespec(d.atime.UnixNano()), unix.NsecToTimespec(d.mtime.UnixNano())}
+	if err := futimens(fd, &ts); err != nil {
+		return &fs.PathError{Op: "futimens", Path: d.name, Err: err}
+	}
+	return nil
+}
+
+// prune removes from directory rel every child this layer did not write,
+// recursing into the written subdirectories.
+func (x *extractor) prune(rel string) error {
+	fd, err := x.root.open(rel, unix.O_RDONLY|unix.O_DIRECTORY, true)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		child := path.Join(rel, n)
+		if _, ok := x.written[child]; !ok {
+			if err := x.removeAll(fd, n); err != nil {
+				return err
+			}
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "fstatat", Path: child, Err: err}
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			if err := x.prune(child); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeAllAt removes name in directory dfd, with its content if it is a
+// directory. Nothing is followed: symlinks are removed, not traversed.
+func removeAllAt(dfd int, name string) error {
+	err := unix.Unlinkat(dfd, name, 0)
+	if err == nil {
+		return nil
+	}
+	if err != unix.EISDIR && err != unix.EPERM {
+		return &fs.PathError{Op: "unlinkat", Path: name, Err: err}
+	}
+	fd, oerr := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if oerr != nil {
+		return &fs.PathError{Op: "unlinkat", Path: name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), name)
+	names, rerr := f.Readdirnames(-1)
+	if rerr == nil {
+		for _, n := range names {
+			if rerr = removeAllAt(fd, n); rerr != nil {
+				break
+			}
+		}
+	}
+	if rerr != nil && errors.Is(rerr, unix.EACCES) {
+		// An unwritable directory (an unprivileged caller's 0555):
+		// make it writable and try once more.
+		if unix.Fchmod(fd, 0o700) == nil {
+			rerr = nil
+			for _, n := range names {
+				if rerr = removeAllAt(fd, n); rerr != nil {
+					break
+				}
+			}
+		}
+	}
+	f.Close()
+	if rerr != nil {
+		return rerr
+	}
+	if err := unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR); err != nil {
+		return &fs.PathError{Op: "rmdir", Path: name, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+//go:build !unix
+
+package layers
+
+import (
+	"errors"
+	"os"
+)
+
+func lockFile(f *os.File, exclusive, nonblock bool) error { return errors.ErrUnsupported }
