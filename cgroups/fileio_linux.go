@@ -1,0 +1,190 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// cfile is a control file whose NUL-terminated path is built once, so
+// that reading it allocates nothing.
+type cfile struct {
+	path  string
+	cpath *byte
+}
+
+func newCFile(dir, name string) cfile {
+	p := filepath.Join(dir, name)
+	cp, err := unix.BytePtrFromString(p)
+	if err != nil { // a NUL byte: groupPath rejects it, so only a bad root gets here
+		return cfile{path: p}
+	}
+	return cfile{path: p, cpath: cp}
+}
+
+// read reads the whole file into buf, growing it when the file is larger.
+// A missing file returns unix.ENOENT unwrapped (no allocation); other
+// failures are *fs.PathError.
+func (f cfile) read(buf []byte) ([]byte, error) {
+	if f.cpath == nil {
+		return nil, &fs.PathError{Op: "open", Path: f.path, Err: unix.EINVAL}
+	}
+	fd, err := openRead(f.cpath)
+	for err == unix.EINTR {
+		fd, err = openRead(f.cpath)
+	}
+	if err == unix.ENOENT {
+		return nil, unix.ENOENT
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: f.path, Err: err}
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		if n == len(buf) {
+			bigger := make([]byte, 2*len(buf)+4096)
+			copy(bigger, buf[:n])
+			buf = bigger
+		}
+		m, err := unix.Read(fd, buf[n:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, &fs.PathError{Op: "read", Path: f.path, Err: err}
+		case m == 0:
+			return buf[:n], nil
+		}
+		n += m
+	}
+}
+
+// openRead is openat(AT_FDCWD, path, O_RDONLY|O_CLOEXEC) on a prepared
+// path, which unix.Open would copy on every call.
+func openRead(path *byte) (int, error) {
+	atFDCWD := unix.AT_FDCWD
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(path)),
+		uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+// writer writes control files. On a fake tree it creates missing files.
+type writer struct {
+	fake bool
+}
+
+// write writes val to dir/name in one write(2), as the kernel expects.
+func (w writer) write(dir, name, val string) error {
+	flag := os.O_WRONLY | os.O_TRUNC
+	if w.fake {
+		flag |= os.O_CREATE
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name), flag, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", val, err)
+	}
+	_, err = f.WriteString(val)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", val, err)
+	}
+	return nil
+}
+
+// readString reads dir/name for the rarely read files (not stats).
+func readString(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	return string(b), err
+}
+
+// readPids parses a cgroup.procs file: one PID a line.
+func readPids(dir string) ([]int, error) {
+	name := filepath.Join(dir, "cgroup.procs")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for n := 1; len(data) > 0; n++ {
+		var line []byte
+		line, data = nextLine(data)
+		if len(line) == 0 {
+			continue
+		}
+		pid, err := strconv.Atoi(string(line))
+		if err != nil || pid <= 0 {
+			return nil, parseErr(name, n, line, strconv.ErrSyntax)
+		}
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	return pids, nil
+}
+
+// subtreePids lists the processes of dir and every group below it.
+func subtreePids(dir string) ([]int, error) {
+	var all []int
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while walking
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		pids, err := readPids(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		all = append(all, pids...)
+		return err
+	})
+	slices.Sort(all)
+	return slices.Compact(all), err
+}
+
+// removeTree removes dir and the groups below it, deepest first. rmdir is
+// the only way to remove a group; the control files go with it. On a fake
+// tree, files are removed first. A missing dir is not an error.
+func removeTree(dir string, fake bool) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			err = removeTree(p, fake)
+		case fake:
+			err = os.Remove(p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+		return &fs.PathError{Op: "rmdir", Path: dir, Err: err}
+	}
+	return nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

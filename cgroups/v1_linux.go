@@ -1,0 +1,185 @@
+package cgroups
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// v1 drives a group across the cgroup v1 hierarchies, one directory per
+// hierarchy (co-mounted controllers such as cpu,cpuacct share one).
+type v1 struct {
+	path      string
+	roots     map[string]string // controller -> hierarchy root
+	dirs      map[string]string // controller -> the group's directory
+	hier      []string          // the group's directories, one per hierarchy
+	w         writer
+	statFiles []statReader
+}
+
+func newV1(l layout, p string) *v1 {
+	d := &v1{path: p, roots: l.v1, dirs: map[string]string{}, w: writer{fake: l.fake}}
+	for _, c := range v1Controllers {
+		root, ok := l.v1[c]
+		if !ok {
+			continue
+		}
+		dir := filepath.Join(root, p)
+		d.dirs[c] = dir
+		if !slices.Contains(d.hier, dir) {
+			d.hier = append(d.hier, dir)
+		}
+	}
+	d.statFiles = v1StatReaders(d.dirs)
+	return d
+}
+
+func (d *v1) check(r *Resources) error {
+	if r == nil {
+		return nil
+	}
+	for _, need := range neededControllers(r, "blkio") {
+		if _, ok := d.dirs[need]; !ok {
+			return fmt.Errorf("no cgroup v1 hierarchy with the %s controller: %w", need, errors.ErrUnsupported)
+		}
+	}
+	if r.CPU != nil {
+		return d.checkCPUSet(r.CPU)
+	}
+	return nil
+}
+
+// checkCPUSet checks the lists against the cpuset root's effective sets
+// (cpuset.effective_cpus, or cpuset.cpus on kernels without it).
+func (d *v1) checkCPUSet(c *CPU) error {
+	root := d.roots["cpuset"]
+	for _, x := range []struct{ what, list string }{{"cpus", c.Cpus}, {"mems", c.Mems}} {
+		if x.list == "" {
+			continue
+		}
+		eff, err := readString(root, "cpuset.effective_"+x.what)
+		if errors.Is(err, fs.ErrNotExist) {
+			eff, err = readString(root, "cpuset."+x.what)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // nothing to check against
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkCPUSet(x.what, x.list, eff); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *v1) create() (func() error, error) {
+	var undos []func() error
+	undo := func() error {
+		var errs []error
+		for _, u := range slices.Backward(undos) {
+			errs = append(errs, u())
+		}
+		return errors.Join(errs...)
+	}
+	noop := func(string) error { return nil }
+	for _, dir := range d.hier {
+		root := strings.TrimSuffix(dir, d.path)
+		after := noop
+		if dir == d.dirs["cpuset"] {
+			after = d.initCPUSet
+		}
+		u, err := mkdirChain(root, d.path, d.w.fake, noop, after)
+		if err != nil {
+			return nil, errors.Join(err, undo())
+		}
+		undos = append(undos, u)
+	}
+	return undo, nil
+}
+
+// initCPUSet copies cpuset.cpus and cpuset.mems from the parent into a
+// new cpuset group: v1 creates them empty, and no task can join a group
+// with an empty set.
+func (d *v1) initCPUSet(dir string) error {
+	for _, name := range []string{"cpuset.cpus", "cpuset.mems"} {
+		cur, err := readString(dir, name)
+		if err != nil && !(d.w.fake && errors.Is(err, fs.ErrNotExist)) {
+			return err
+		}
+		if strings.TrimSpace(cur) != "" {
+			continue
+		}
+		parent, err := readString(filepath.Dir(dir), name)
+		if d.w.fake && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.w.write(dir, name, strings.TrimSpace(parent)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *v1) exists() error {
+	for _, dir := range d.hier {
+		if _, err := os.Stat(dir); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("no directory for %s in any v1 hierarchy: %w", d.path, fs.ErrNotExist)
+}
+
+func (d *v1) addProc(pid int) error {
+	for _, dir := range d.hier {
+		if err := d.w.write(dir, "cgroup.procs", itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *v1) procs() ([]int, error) { return readPids(d.hier[0]) }
+
+// subtreeProcs lists the processes in the group and its descendants in
+// any hierarchy.
+func (d *v1) subtreeProcs() ([]int, error) {
+	var all []int
+	missing := 0
+	for _, dir := range d.hier {
+		pids, err := subtreePids(dir)
+		if err != nil {
+			return nil, err
+		}
+		if !exists(dir) {
+			missing++
+		}
+		all = append(all, pids...)
+	}
+	if missing == len(d.hier) {
+		return nil, fs.ErrNotExist
+	}
+	slices.Sort(all)
+	return slices.Compact(all), nil
+}
+
+func (d *v1) remove(ctx context.Context) error {
+	var errs []error
+	for _, dir := range d.hier {
+		errs = append(errs, removeWhenEmpty(ctx, dir, d.w.fake, d.subtreeProcs))
+	}
+	return errors.Join(errs...)
+}
+
+func (d *v1) openDir() (*os.File, error) {
+	return nil, fmt.Errorf("a cgroup directory file descriptor is for cgroup v2 only: %w", errors.ErrUnsupported)
+}
