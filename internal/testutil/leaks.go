@@ -56,8 +56,10 @@ const leakGrace = 3 * time.Second
 // CheckLeaks snapshots the resources a test can leak (see [Snapshot]) and
 // registers a cleanup that fails t if any are new when the test ends. Call
 // it first in a test, so that its cleanup runs after the test's own.
-// Tests that use it must not run in parallel with tests that create such
-// resources in the same process.
+// Mounts, cgroups and named network namespaces are machine-wide, so tests
+// that use it must not run in parallel with tests that create such
+// resources, in this process or in another test binary (scripts/test runs
+// go test -p 1).
 func CheckLeaks(t testing.TB) {
 	t.Helper()
 	before, err := TakeSnapshot()
