@@ -20,8 +20,8 @@ import (
 // older kernels refuse it, and the copy is sealed without it.
 const (
 	sealsRequired = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	sealExec      = 0x0020 // F_SEAL_EXEC
-	mfdExec       = 0x0010 // MFD_EXEC
+	sealExec      = unix.F_SEAL_EXEC
+	mfdExec       = unix.MFD_EXEC
 )
 
 // sealedFDMin is the lowest descriptor number the sealed binary is kept at.
