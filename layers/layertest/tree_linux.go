@@ -96,7 +96,7 @@ func describe(p, rel string, inodes map[uint64]string, opts TreeOptions) (string
 		fmt.Fprintf(&b, " %s", x)
 	}
 	if !opts.NoTimes && st.Mode&unix.S_IFMT != unix.S_IFLNK && !(isRoot && opts.NoRootMeta) {
-		fmt.Fprintf(&b, " mtime=%d.%09d", st.Mtim.Sec, st.Mtim.Nsec)
+		fmt.Fprintf(&b, " mtime=%d", st.Mtim.Sec)
 	}
 	return b.String(), nil
 }
