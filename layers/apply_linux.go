@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,15 +18,16 @@ import (
 // extractor holds the state of one Apply: the confined root, a cache of
 // open parent directories, and what must be finished at the end.
 type extractor struct {
-	root    *inRoot
-	opts    *ApplyOptions
-	cache   map[string]int      // parent rel path -> O_PATH dir fd
-	stale   []int               // fds dropped from cache, closed after the entry
-	written map[string]struct{} // paths this layer created
-	dirs    []dirMeta           // modes and times set last
-	opaques []string            // opaque dirs to prune (non-overlay mode)
-	buf     []byte
-	last    string // name of the last entry read, for errors
+	root     *inRoot
+	opts     *ApplyOptions
+	cache    map[string]int      // parent rel path -> O_PATH dir fd
+	stale    []int               // fds dropped from cache, closed after the entry
+	written  map[string]struct{} // paths this layer created
+	dirs     []dirMeta           // modes and times set last
+	opaques  []string            // opaque dirs to prune (non-overlay mode)
+	buf      []byte
+	last     string // name of the last entry read, for errors
+	rootReal string // the root's path as /proc/self/fd shows it
 }
 
 type dirMeta struct {
@@ -100,19 +102,89 @@ func (x *extractor) parent(rel string) (int, error) {
 	return fd, nil
 }
 
-// mkdirAll creates the missing directories of rel one component at a time,
-// each inside its resolved parent.
+// mkdirAll creates the missing directories of rel one component at a
+// time, each inside its resolved parent. A dangling symlink in the way is
+// followed within the root, as mkdir -p would under chroot: its target is
+// created instead.
 func (x *extractor) mkdirAll(rel string) error {
+	return x.mkdirAllHops(rel, 0)
+}
+
+func (x *extractor) mkdirAllHops(rel string, hops int) error {
+	if hops > 40 {
+		return &fs.PathError{Op: "mkdir", Path: rel, Err: unix.ELOOP}
+	}
 	dir, base := splitName(rel)
-	pfd, err := x.parent(dir)
+	pfd, err := x.parentHops(dir, hops)
 	if err != nil {
 		return err
 	}
-	if err := unix.Mkdirat(pfd, base, 0o755); err != nil && err != unix.EEXIST {
+	err = unix.Mkdirat(pfd, base, 0o755)
+	if err == nil {
+		x.written[rel] = struct{}{}
+		return nil
+	}
+	if err != unix.EEXIST {
 		return &fs.PathError{Op: "mkdirat", Path: rel, Err: err}
 	}
-	x.written[rel] = struct{}{}
-	return nil
+	target, lerr := readlinkat(pfd, base)
+	if lerr != nil {
+		return nil // not a symlink: a directory, or a file the caller trips on
+	}
+	if !path.IsAbs(target) {
+		real, err := x.realPath(pfd)
+		if err != nil {
+			return err
+		}
+		target = path.Join(real, target)
+	}
+	return x.mkdirAllHops(strings.TrimPrefix(path.Clean("/"+target), "/"), hops+1)
+}
+
+// parentHops is parent with a hop count carried through symlinks.
+func (x *extractor) parentHops(rel string, hops int) (int, error) {
+	if hops == 0 {
+		return x.parent(rel)
+	}
+	if rel == "" {
+		return x.root.fd, nil
+	}
+	if err := x.mkdirAllHops(rel, hops); err != nil {
+		return -1, err
+	}
+	return x.parent(rel)
+}
+
+func readlinkat(dfd int, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dfd, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// realPath returns where directory fd really is, relative to the root.
+func (x *extractor) realPath(fd int) (string, error) {
+	if x.rootReal == "" {
+		p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(x.root.fd))
+		if err != nil {
+			return "", err
+		}
+		x.rootReal = p
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return "", err
+	}
+	if p == x.rootReal {
+		return "", nil
+	}
+	rel, ok := strings.CutPrefix(p, x.rootReal+"/")
+	if !ok {
+		return "", fmt.Errorf("directory %q is not under the root %q: %w", p, x.rootReal, fs.ErrInvalid)
+	}
+	return rel, nil
 }
 
 // entry applies one tar entry.
@@ -439,8 +511,14 @@ func (x *extractor) whiteout(dir, w string) error {
 	return nil
 }
 
+// opaque handles the opaque marker of dir. A dir reached through a
+// symlink is taken where the symlink leads (inside the root).
 func (x *extractor) opaque(dir string) error {
-	if _, err := x.parent(dir); err != nil {
+	pfd, err := x.parent(dir)
+	if err != nil {
+		return err
+	}
+	if dir, err = x.realPath(pfd); err != nil {
 		return err
 	}
 	x.opaques = append(x.opaques, dir)

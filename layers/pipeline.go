@@ -70,6 +70,7 @@ func (p *pipeline) produce(r io.Reader, maxSize int64) {
 		c := chunk{buf: buf[:n]}
 		switch {
 		case maxSize > 0 && total > maxSize:
+			c.buf = c.buf[:int64(n)-(total-maxSize)]
 			c.err = fmt.Errorf("more than %d bytes uncompressed: %w", maxSize, ErrTooLarge)
 		case err == io.EOF:
 			c.err, c.sum = io.EOF, h.Digest()

@@ -1,0 +1,8 @@
+package layers
+
+// Test hooks: force the fallbacks for kernels without openat2 and
+// filesystems without O_TMPFILE.
+var (
+	NoOpenat2      = &noOpenat2
+	ForceNamedTemp = &forceNamedTemp
+)
