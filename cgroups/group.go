@@ -24,6 +24,10 @@ type Group struct {
 	d    driver
 }
 
+// testHookCreated, set by tests only, runs between creating the
+// directories and writing the resources.
+var testHookCreated func()
+
 // driver is one cgroup version's implementation.
 type driver interface {
 	check(r *Resources) error
@@ -76,6 +80,9 @@ func New(path string, r *Resources, opts ...Option) (_ *Group, retErr error) {
 			retErr = errors.Join(retErr, undo())
 		}
 	}()
+	if testHookCreated != nil {
+		testHookCreated()
+	}
 	if err := g.d.set(r); err != nil {
 		return nil, fmt.Errorf("creating cgroup %s: %w", g.path, err)
 	}

@@ -160,6 +160,9 @@ func (d *v1) setIOWeight(dir string, w uint64) error {
 			return d.w.write(dir, name, formatUint(w))
 		}
 	}
+	if d.w.fake { // a fake tree without either file: the CFQ name
+		return d.w.write(dir, "blkio.weight", formatUint(w))
+	}
 	return fmt.Errorf("no blkio.weight or blkio.bfq.weight in %s (no I/O scheduler with weights): %w", dir, errors.ErrUnsupported)
 }
 

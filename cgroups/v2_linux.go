@@ -172,8 +172,12 @@ func union(a, b []string) []string {
 }
 
 func (d *v2) exists() error {
-	if _, err := os.Stat(filepath.Join(d.dir, "cgroup.procs")); err != nil {
+	st, err := os.Stat(d.dir)
+	if err != nil {
 		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory: %w", d.dir, fs.ErrNotExist)
 	}
 	return nil
 }

@@ -131,7 +131,7 @@ func (d *v2) setIO(o *IO) error {
 // a weight.
 func (d *v2) setIOWeight(w uint64) error {
 	switch {
-	case exists(filepath.Join(d.dir, "io.weight")):
+	case d.w.fake && !exists(filepath.Join(d.dir, "io.bfq.weight")), exists(filepath.Join(d.dir, "io.weight")):
 		return d.w.write(d.dir, "io.weight", "default "+formatUint(w))
 	case exists(filepath.Join(d.dir, "io.bfq.weight")):
 		return d.w.write(d.dir, "io.bfq.weight", formatUint(w))
