@@ -1,0 +1,140 @@
+package netconfig
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/berthlabs/berth/internal/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testNet is a host namespace with a bridge and an IPAM pool matching it.
+type testNet struct {
+	host   *os.File
+	h      *Handle
+	ipam   *IPAM
+	bridge string
+	pool   Pool
+}
+
+func requireNetPrivileges(t *testing.T) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireFeature(t, "netns")
+	testutil.RequireFeature(t, "veth")
+	testutil.RequireFeature(t, "bridge")
+}
+
+// newTestNet creates a host namespace with bridge br0 carrying the
+// gateways of the given subnets, and a pool "net" over them.
+func newTestNet(t *testing.T, subnets ...string) *testNet {
+	t.Helper()
+	n := &testNet{host: newNetNS(t), bridge: "br0"}
+	n.h = openHandle(t, n.host)
+	var err error
+	n.ipam, err = NewIPAM(t.TempDir())
+	require.NoError(t, err)
+	n.pool = mustPool(t, n.ipam, "net", subnets...)
+	br := Bridge{Name: n.bridge}
+	for _, s := range n.pool.Subnets {
+		br.Addresses = append(br.Addresses, netip.PrefixFrom(s.Gateway, s.Prefix.Bits()))
+	}
+	_, err = n.h.AddBridge(br)
+	require.NoError(t, err)
+	return n
+}
+
+func (n *testNet) config(id string) Config {
+	return Config{ID: id, IPAM: n.ipam.Dir(), Interfaces: []Interface{{Bridge: n.bridge, Pool: "net"}}}
+}
+
+// attach attaches a fresh container namespace and detaches in t.Cleanup.
+func (n *testNet) attach(t *testing.T, cfg Config) (*os.File, *Attachment) {
+	t.Helper()
+	ctr := newNetNS(t)
+	a, err := Attach(t.Context(), n.host, ctr, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, a.Detach(t.Context())) })
+	return ctr, a
+}
+
+func linkNames(t *testing.T, ns *os.File) []string {
+	t.Helper()
+	h := openHandle(t, ns)
+	links, err := h.Links()
+	require.NoError(t, err)
+	var names []string
+	for _, l := range links {
+		names = append(names, l.Name)
+	}
+	return names
+}
+
+func (n *testNet) requireClean(t *testing.T, containers ...*os.File) {
+	t.Helper()
+	assert.Equal(t, []string{"lo", n.bridge}, linkNames(t, n.host), "host links")
+	for _, c := range containers {
+		assert.Equal(t, []string{"lo"}, linkNames(t, c), "container links")
+	}
+	leases, err := n.ipam.Leases(t.Context(), "net")
+	require.NoError(t, err)
+	assert.Empty(t, leases)
+	markers, err := os.ReadDir(filepath.Join(n.ipam.Dir(), "net", "addrs"))
+	require.NoError(t, err)
+	assert.Empty(t, markers)
+}
+
+func TestAttachTwoContainersReachEachOtherAndGateway(t *testing.T) {
+	requireNetPrivileges(t)
+	testutil.CheckLeaks(t)
+	n := newTestNet(t, "10.40.0.0/24", "fd00:40::/64")
+	c1, a1 := n.attach(t, n.config("c1"))
+	c2, a2 := n.attach(t, n.config("c2"))
+
+	cfg1, cfg2 := a1.Config(), a2.Config()
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.40.0.2/24"), netip.MustParsePrefix("fd00:40::2/64")}, cfg1.Interfaces[0].Addresses)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.40.0.3/24"), netip.MustParsePrefix("fd00:40::3/64")}, cfg2.Interfaces[0].Addresses)
+	assert.Equal(t, "eth0", cfg1.Interfaces[0].Name)
+	assert.Len(t, cfg1.Interfaces[0].HostName, 14)
+
+	for _, ip := range []string{"10.40.0.3", "fd00:40::3"} {
+		addr := echoServer(t, c2, "tcp", netip.AddrPortFrom(netip.MustParseAddr(ip), 7000).String())
+		requireEcho(t, c1, "tcp", addr)
+	}
+	udp := echoServer(t, c2, "udp", "10.40.0.3:7001")
+	requireEcho(t, c1, "udp", udp)
+	for _, gw := range []string{"10.40.0.1", "fd00:40::1"} {
+		addr := echoServer(t, n.host, "tcp", netip.AddrPortFrom(netip.MustParseAddr(gw), 7002).String())
+		requireEcho(t, c1, "tcp", addr)
+	}
+
+	ch := openHandle(t, c1)
+	routes, err := ch.Routes("eth0")
+	require.NoError(t, err)
+	assert.Contains(t, routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.40.0.1"), Link: "eth0"})
+	lo, err := ch.Link("lo")
+	require.NoError(t, err)
+	assert.True(t, lo.Up)
+
+	require.NoError(t, a1.Detach(t.Context()))
+	require.NoError(t, a1.Detach(t.Context()), "Detach twice is harmless")
+	require.NoError(t, a2.Detach(t.Context()))
+	n.requireClean(t, c1, c2)
+}
+
+func TestDetachFromResolvedConfig(t *testing.T) {
+	requireNetPrivileges(t)
+	testutil.CheckLeaks(t)
+	n := newTestNet(t, "10.41.0.0/24")
+	ctr := newNetNS(t)
+	a, err := Attach(t.Context(), n.host, ctr, n.config("c1"))
+	require.NoError(t, err)
+	// Another process would only have the resolved Config, e.g. from disk.
+	require.NoError(t, Detach(t.Context(), n.host, a.Config()))
+	n.requireClean(t, ctr)
+	require.NoError(t, Detach(t.Context(), n.host, a.Config()), "Detach is repeatable")
+	require.NoError(t, a.Detach(t.Context()))
+}
