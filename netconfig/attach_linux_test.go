@@ -1,9 +1,11 @@
 package netconfig
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/berthlabs/berth/internal/testutil"
@@ -34,6 +36,7 @@ func newTestNet(t *testing.T, subnets ...string) *testNet {
 	t.Helper()
 	n := &testNet{host: newNetNS(t), bridge: "br0"}
 	n.h = openHandle(t, n.host)
+	require.NoError(t, n.h.SetUp("lo"))
 	var err error
 	n.ipam, err = NewIPAM(t.TempDir())
 	require.NoError(t, err)
@@ -57,7 +60,7 @@ func (n *testNet) attach(t *testing.T, cfg Config) (*os.File, *Attachment) {
 	ctr := newNetNS(t)
 	a, err := Attach(t.Context(), n.host, ctr, cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, a.Detach(t.Context())) })
+	t.Cleanup(func() { assert.NoError(t, a.Detach(context.Background())) })
 	return ctr, a
 }
 
@@ -75,7 +78,8 @@ func linkNames(t *testing.T, ns *os.File) []string {
 
 func (n *testNet) requireClean(t *testing.T, containers ...*os.File) {
 	t.Helper()
-	assert.Equal(t, []string{"lo", n.bridge}, linkNames(t, n.host), "host links")
+	hostLinks := slices.DeleteFunc(linkNames(t, n.host), func(s string) bool { return s == "uplink" })
+	assert.Equal(t, []string{"lo", n.bridge}, hostLinks, "host links")
 	for _, c := range containers {
 		assert.Equal(t, []string{"lo"}, linkNames(t, c), "container links")
 	}

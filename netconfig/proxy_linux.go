@@ -46,7 +46,7 @@ func listenIn[T io.Closer](ns *os.File, listen func() (T, error)) (T, error) {
 type tcpProxy struct {
 	ln     net.Listener
 	target netip.AddrPort
-	ns     *os.File // host namespace, to dial from; not owned
+	ns     *os.File      // host namespace, to dial from; not owned
 	done   chan struct{} // closed by Close, to stop pending dials
 	wg     sync.WaitGroup
 	mu     sync.Mutex
