@@ -38,7 +38,8 @@ type MemoryStats struct {
 	// not read, so 0 there).
 	Kernel uint64
 	// Failcnt counts the times usage hit the limit (v2 "max" in
-	// memory.events, v1 memory.failcnt).
+	// memory.events, v1 memory.failcnt, which recent kernels leave at 0
+	// even when the limit makes the OOM killer run).
 	Failcnt uint64
 	// OOM counts the times the group's limit invoked the OOM killer (v2
 	// "oom" in memory.events). v1 keeps no such counter, so there OOM is

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -104,18 +105,59 @@ func (d *v1) watchOOM(ctx context.Context, ev, oom *os.File, ch chan<- Event) {
 		if _, err := ev.Read(buf[:]); err != nil || ctx.Err() != nil {
 			return
 		}
-		var s MemoryStats
-		data, err := readString(filepath.Dir(oom.Name()), "memory.oom_control")
+		kills, err := readOOMKills(oom.Name())
 		if err != nil { // the group was removed
 			return
 		}
-		_ = parseV1OOMControl(oom.Name(), []byte(data), &s)
 		e.OOM += binary.NativeEndian.Uint64(buf[:])
-		e.OOMKill = s.OOMKill
-		select {
-		case ch <- e:
-		case <-ctx.Done():
+		e.OOMKill = kills
+		if !send(ctx, ch, e) || !d.settle(ctx, oom.Name(), &e, ch) {
 			return
 		}
+	}
+}
+
+// settle re-reads oom_kill for a short while after a notification: the
+// kernel notifies before the OOM killer has picked and counted a victim.
+// It reports false when ctx ended.
+func (d *v1) settle(ctx context.Context, file string, e *Event, ch chan<- Event) bool {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for range 25 {
+		t.Reset(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		kills, err := readOOMKills(file)
+		if err != nil {
+			return true // removed: the next read of the eventfd ends the watch
+		}
+		if kills != e.OOMKill {
+			e.OOMKill = kills
+			return send(ctx, ch, *e)
+		}
+	}
+	return true
+}
+
+func readOOMKills(file string) (uint64, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	var s MemoryStats
+	err = parseV1OOMControl(file, data, &s)
+	return s.OOMKill, err
+}
+
+// send sends e unless ctx ends first.
+func send(ctx context.Context, ch chan<- Event, e Event) bool {
+	select {
+	case ch <- e:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
