@@ -74,9 +74,56 @@ func runHelper(role string) {
 			_ = cmd.Start()
 			time.Sleep(5 * time.Millisecond)
 		}
+	case "readdev": // read 4 MiB of a block device with O_DIRECT
+		fmt.Println(directIO(arg, 4<<20, false))
+		time.Sleep(time.Hour)
+	case "writefile": // write 4 MiB to a new file with O_DIRECT
+		fmt.Println(directIO(arg, 4<<20, true))
+		time.Sleep(time.Hour)
 	case "sleep":
 		time.Sleep(time.Hour)
 	}
+}
+
+// directIO reads up to n bytes of path, or writes n bytes to it, bypassing
+// the page cache, and returns the count (or the error).
+func directIO(path string, n int, write bool) string {
+	flags := unix.O_RDONLY
+	if write {
+		flags = unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC
+	}
+	fd, err := unix.Open(path, flags|unix.O_DIRECT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err.Error()
+	}
+	defer unix.Close(fd)
+	buf, err := unix.Mmap(-1, 0, 64<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err.Error()
+	}
+	defer unix.Munmap(buf)
+	total := 0
+	for total < n {
+		var m int
+		if write {
+			m, err = unix.Pwrite(fd, buf, int64(total))
+		} else {
+			m, err = unix.Pread(fd, buf, int64(total))
+		}
+		if err != nil {
+			return err.Error()
+		}
+		if m == 0 {
+			break
+		}
+		total += m
+	}
+	if write {
+		if err := unix.Fsync(fd); err != nil {
+			return err.Error()
+		}
+	}
+	return strconv.Itoa(total)
 }
 
 // rawFork forks a child that only blocks in ppoll(2) until it is killed.
