@@ -8,13 +8,13 @@ import (
 	"unicode/utf8"
 )
 
-// Env is a set of variables for expansion. Lookup reports a variable's value
+// Variables is a set of variables for expansion. Lookup reports a variable's value
 // and whether it is set; a variable set to "" is set.
-type Env interface {
+type Variables interface {
 	Lookup(name string) (value string, ok bool)
 }
 
-// Vars is an Env backed by a map. A nil Vars has no variables.
+// Vars is a Variables backed by a map. A nil Vars has no variables.
 type Vars map[string]string
 
 // Lookup returns the value of name and whether it is set.
@@ -52,7 +52,7 @@ type Lexer struct {
 // keeping the blanks between words: "a  $v" with v=b gives "a  b". An
 // error names the word and the problem, in BuildKit's wording, for example
 // `failed to process "${v:?}": v: is not allowed to be unset`.
-func (l Lexer) Expand(word string, env Env) (string, error) {
+func (l Lexer) Expand(word string, env Variables) (string, error) {
 	s := l.newState(word, env, false)
 	res, _, err := s.run(word)
 	return res, err
@@ -65,19 +65,19 @@ func (l Lexer) Expand(word string, env Env) (string, error) {
 // It keeps a BuildKit quirk for compatibility: when a ${...} form with a
 // modifier or pattern appears inside a word, the part of that word before
 // it is dropped ("ab${x:-c}d" gives ["cd"]).
-func (l Lexer) ExpandWords(word string, env Env) ([]string, error) {
+func (l Lexer) ExpandWords(word string, env Variables) ([]string, error) {
 	s := l.newState(word, env, true)
 	_, words, err := s.run(word)
 	return words, err
 }
 
 // Expand expands word with the zero Lexer.
-func Expand(word string, env Env) (string, error) {
+func Expand(word string, env Variables) (string, error) {
 	return Lexer{}.Expand(word, env)
 }
 
 // ExpandWords splits and expands word with the zero Lexer.
-func ExpandWords(word string, env Env) ([]string, error) {
+func ExpandWords(word string, env Variables) ([]string, error) {
 	return Lexer{}.ExpandWords(word, env)
 }
 
@@ -87,13 +87,13 @@ type lexState struct {
 	Lexer
 	src        string
 	pos        int
-	env        Env
+	env        Variables
 	esc        rune
 	rawEscapes bool
 	wordBuf    strings.Builder // shared by nested calls, as in BuildKit
 }
 
-func (l Lexer) newState(word string, env Env, _ bool) *lexState {
+func (l Lexer) newState(word string, env Variables, _ bool) *lexState {
 	s := &lexState{Lexer: l, src: word, env: env, esc: rune(l.Escape), rawEscapes: l.KeepEscapes}
 	if s.esc == 0 {
 		s.esc = '\\'
