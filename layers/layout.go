@@ -120,16 +120,16 @@ func (l Layout) Open(ctx context.Context, dgst digest.Digest) (io.ReadCloser, er
 }
 
 // Stat describes the blob dgst, wrapping fs.ErrNotExist if it is absent.
-func (l Layout) Stat(ctx context.Context, dgst digest.Digest) (Info, error) {
+func (l Layout) Stat(ctx context.Context, dgst digest.Digest) (BlobInfo, error) {
 	p, err := l.BlobPath(dgst)
 	if err != nil {
-		return Info{}, err
+		return BlobInfo{}, err
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return Info{}, fmt.Errorf("stat blob %s: %w", dgst, err)
+		return BlobInfo{}, fmt.Errorf("stat blob %s: %w", dgst, err)
 	}
-	return Info{Digest: dgst, Size: fi.Size(), ModTime: fi.ModTime()}, ctx.Err()
+	return BlobInfo{Digest: dgst, Size: fi.Size(), ModTime: fi.ModTime()}, ctx.Err()
 }
 
 // Delete removes the blob dgst, wrapping fs.ErrNotExist if it is absent.
@@ -150,7 +150,7 @@ func (l Layout) Delete(ctx context.Context, dgst digest.Digest) error {
 
 // Walk calls fn for every blob under blobs/ whose algorithm this program
 // supports, skipping names that are not valid digests.
-func (l Layout) Walk(ctx context.Context, fn func(Info) error) error {
+func (l Layout) Walk(ctx context.Context, fn func(BlobInfo) error) error {
 	base := filepath.Join(string(l), ocispec.ImageBlobsDir)
 	algs, err := os.ReadDir(base)
 	if err != nil {
@@ -178,7 +178,7 @@ func (l Layout) Walk(ctx context.Context, fn func(Info) error) error {
 			} else if err != nil {
 				return fmt.Errorf("walking blobs of %q: %w", string(l), err)
 			}
-			if err := fn(Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+			if err := fn(BlobInfo{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
 				return err
 			}
 		}

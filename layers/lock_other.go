@@ -8,3 +8,5 @@ import (
 )
 
 func lockFile(f *os.File, exclusive, nonblock bool) error { return errors.ErrUnsupported }
+
+func unlockFile(f *os.File) error { return errors.ErrUnsupported }

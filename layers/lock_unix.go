@@ -30,3 +30,10 @@ func lockFile(f *os.File, exclusive, nonblock bool) error {
 		return nil
 	}
 }
+
+func unlockFile(f *os.File) error {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+		return &fs.PathError{Op: "flock", Path: f.Name(), Err: err}
+	}
+	return nil
+}

@@ -28,8 +28,8 @@ type Ingester interface {
 	Ingest(ctx context.Context, r io.Reader, want ocispec.Descriptor) (ocispec.Descriptor, error)
 }
 
-// Info describes one stored blob.
-type Info struct {
+// BlobInfo describes one stored blob.
+type BlobInfo struct {
 	Digest  digest.Digest
 	Size    int64
 	ModTime time.Time // when the blob was written
@@ -41,13 +41,13 @@ type Store interface {
 	Provider
 	Ingester
 	// Stat describes a blob, wrapping fs.ErrNotExist if it is absent.
-	Stat(ctx context.Context, dgst digest.Digest) (Info, error)
+	Stat(ctx context.Context, dgst digest.Digest) (BlobInfo, error)
 	// Delete removes a blob, wrapping fs.ErrNotExist if it is absent.
 	// Readers that have it open keep reading the old bytes.
 	Delete(ctx context.Context, dgst digest.Digest) error
 	// Walk calls fn for each blob, in no particular order, until fn
 	// returns an error, which Walk returns.
-	Walk(ctx context.Context, fn func(Info) error) error
+	Walk(ctx context.Context, fn func(BlobInfo) error) error
 }
 
 // PutJSON marshals v and ingests it as a blob of the given media type (an
