@@ -162,3 +162,34 @@ func (m Message) String() string {
 	}
 	return m.Type
 }
+
+// Exec is the config of the exec helper that joins a running container.
+type Exec struct {
+	Process Process `json:"process"`
+	// Join lists the CLONE_NEW* kinds of the namespace files passed after
+	// the process's extra files (at fds 4+ExtraFiles, ...), in the order
+	// they are joined. The mount namespace comes last.
+	Join []uintptr `json:"join"`
+	// HostIDs maps the resolved user to host IDs when the container has a
+	// user namespace the helper cannot join: the process then runs as the
+	// host IDs the container's IDs map to, with no capabilities.
+	UIDMap []IDRange `json:"uidMap,omitempty"`
+	GIDMap []IDRange `json:"gidMap,omitempty"`
+}
+
+// IDRange is one line of a uid_map or gid_map.
+type IDRange struct {
+	ContainerID uint32 `json:"containerID"`
+	HostID      uint32 `json:"hostID"`
+	Size        uint32 `json:"size"`
+}
+
+// ToHost maps id through ranges. It reports false when no range holds id.
+func ToHost(ranges []IDRange, id uint32) (uint32, bool) {
+	for _, r := range ranges {
+		if id >= r.ContainerID && id-r.ContainerID < r.Size {
+			return r.HostID + (id - r.ContainerID), true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,356 @@
+package berth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthlabs/berth/internal/initproto"
+	"github.com/berthlabs/berth/namespaces"
+)
+
+// startHook, when set by a test, is called at each step of start with the
+// step's name, so that a test can kill the starting process there.
+var startHook func(step string)
+
+func hook(step string) {
+	if startHook != nil {
+		startHook(step)
+	}
+}
+
+// Start starts the container and returns once its program runs (or
+// setup failed). ctx bounds the setup only: cancelling it during Start
+// kills the half-made container and cleans up; cancelling it later has no
+// effect. A setup failure is an [*InitError] naming the stage, and leaves
+// nothing behind. Start fails if the container was started before.
+//
+// Call Start from a goroutine that is not locked to an OS thread about to
+// end: the init is killed (SIGKILL) when the thread that started it exits.
+func (c *Container) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run != nil || c.loaded != nil {
+		return fmt.Errorf("starting container %q: already started", c.ID)
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		c.ID = newID()
+	}
+	if c.Detach {
+		return c.startDetached(ctx)
+	}
+	st, err := c.initialState(callerLimit)
+	if err != nil {
+		return err
+	}
+	r, err := c.start(ctx, st)
+	if err != nil {
+		return err
+	}
+	c.run = r
+	return nil
+}
+
+func callerLimit(resource int) (uint64, uint64, error) {
+	var rl unix.Rlimit
+	if err := unix.Prlimit(0, resource, nil, &rl); err != nil {
+		return 0, 0, err
+	}
+	return rl.Cur, rl.Max, nil
+}
+
+// starting is the state of one start in progress.
+type starting struct {
+	c     *Container
+	st    *State
+	store *store
+	stdio *stdio
+	cmd   *execCmd
+	proc  *procHandle
+	conn  *initproto.Conn
+	tty   *os.File
+}
+
+func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr error) {
+	s := &starting{c: c, st: st}
+	defer func() {
+		if retErr != nil {
+			retErr = errors.Join(retErr, s.undo())
+		}
+	}()
+	if err := s.createState(); err != nil {
+		return nil, err
+	}
+	hook("state")
+	if err := s.spawn(ctx); err != nil {
+		return nil, err
+	}
+	hook("spawned")
+	if err := s.handshake(ctx); err != nil {
+		return nil, err
+	}
+	hook("ready")
+	s.st.Status, s.st.Started = StatusRunning, time.Now().UTC()
+	if err := s.store.update(s.st); err != nil {
+		return nil, err
+	}
+	hook("running")
+	return s.finish(), nil
+}
+
+func (s *starting) createState() error {
+	store, err := openStore(s.c.StateDir)
+	if err != nil {
+		return err
+	}
+	pid, start, err := self()
+	if err != nil {
+		return err
+	}
+	s.st.OwnerPID, s.st.OwnerStart = pid, start
+	if err := store.create(s.st); err != nil {
+		return err
+	}
+	s.store = store
+	return nil
+}
+
+// spawn re-executes the init in the new namespaces and records its PID.
+func (s *starting) spawn(ctx context.Context) (retErr error) {
+	kinds := namespaces.All &^ s.st.Share
+	if s.st.UserNS != nil {
+		kinds |= namespaces.User
+	}
+	io, err := newStdio(s.c.Stdin, s.c.Stdout, s.c.Stderr, s.st.TTY)
+	if err != nil {
+		return &InitError{Stage: initproto.StageStart, Err: err}
+	}
+	s.stdio = io
+	parentSock, childSock, err := initproto.Socketpair()
+	if err != nil {
+		return &InitError{Stage: initproto.StageStart, Err: err}
+	}
+	defer childSock.Close()
+	conn, err := initproto.NewConn(parentSock)
+	parentSock.Close()
+	if err != nil {
+		return &InitError{Stage: initproto.StageStart, Err: err}
+	}
+	s.conn = conn
+	cmd, err := startInit(ctx, kinds, io, append([]*os.File{childSock}, s.c.ExtraFiles...))
+	if err != nil {
+		return &InitError{Stage: initproto.StageStart, Err: err}
+	}
+	s.cmd, s.proc = cmd, cmd.proc
+	io.closeChildEnds()
+	s.st.PID = cmd.proc.pid
+	if s.st.PIDStart, err = procStart(s.st.PID); err != nil {
+		return &InitError{Stage: initproto.StageStart, Err: err}
+	}
+	if err := s.store.update(s.st); err != nil {
+		return err
+	}
+	if s.st.UserNS != nil {
+		if err := namespaces.WriteIDMaps(s.st.PID, s.st.UserNS.UIDs, s.st.UserNS.GIDs); err != nil {
+			return &InitError{Stage: initproto.StageIDMap, Err: err}
+		}
+	}
+	return nil
+}
+
+// execCmd is a started re-executed process with its pidfd.
+type execCmd struct {
+	proc *procHandle
+}
+
+// startInit starts the berth-init entrypoint with its stdio and extra
+// files, in a new session, with an empty environment.
+func startInit(ctx context.Context, kinds namespaces.Kind, io *stdio, extra []*os.File) (*execCmd, error) {
+	return startEntrypoint(ctx, initEntrypoint, kinds, io, extra, nil)
+}
+
+func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *stdio, extra []*os.File, args []string) (*execCmd, error) {
+	cmd, err := namespaces.Command(context.Background(), name, kinds, args...)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = io.child[0], io.child[1], io.child[2]
+	cmd.ExtraFiles = extra
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	pidfd := -1
+	cmd.SysProcAttr.Setsid = true
+	cmd.SysProcAttr.PidFD = &pidfd
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	// The pidfd is ours; os.Process keeps a duplicate, released now so
+	// that reaping is left to procHandle alone.
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	proc, err := newProcHandle(pid, pidfd, true)
+	if err != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		return nil, err
+	}
+	return &execCmd{proc: proc}, nil
+}
+
+// handshake sends the config and reads the init's messages until it has
+// exec'd the program (end of stream after "exec") or failed.
+func (s *starting) handshake(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { _ = s.conn.UnixConn().SetDeadline(aLongTimeAgo) })
+	defer stop()
+	cfg := initConfig{Process: s.st.process(len(s.c.ExtraFiles)), RootFS: s.c.rootfsConfig(s.st), Hostname: s.st.Hostname,
+		Loopback: s.st.Share&namespaces.Net == 0}
+	if err := s.conn.Send(cfg); err != nil {
+		return s.handshakeErr(ctx, err)
+	}
+	tty, err := readUntilExec(s.conn)
+	s.tty = tty
+	if err != nil {
+		return s.handshakeErr(ctx, err)
+	}
+	return nil
+}
+
+func (s *starting) handshakeErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &InitError{Stage: initproto.StageHandshake, Err: fmt.Errorf("%w (%w)", ctx.Err(), err)}
+	}
+	var ie *InitError
+	if errors.As(err, &ie) {
+		return err
+	}
+	return &InitError{Stage: initproto.StageHandshake, Err: err}
+}
+
+// readUntilExec reads the child's messages: "pty" (keeps the master),
+// "error" (an InitError), "exec" then end of stream (success).
+func readUntilExec(conn *initproto.Conn) (tty *os.File, retErr error) {
+	defer func() {
+		if retErr != nil && tty != nil {
+			tty.Close()
+			tty = nil
+		}
+	}()
+	sawExec := false
+	for {
+		var m initproto.Message
+		files, err := conn.Recv(&m)
+		if errors.Is(err, io.EOF) {
+			if sawExec {
+				return tty, nil
+			}
+			return tty, errors.New("init exited during setup")
+		}
+		if err != nil {
+			return tty, err
+		}
+		switch m.Type {
+		case "pty":
+			if len(files) != 1 || tty != nil {
+				closeFiles(files)
+				return tty, errors.New("bad pty message")
+			}
+			if tty, err = pollable(files[0]); err != nil {
+				return nil, err
+			}
+		case "error":
+			closeFiles(files)
+			return tty, &InitError{Stage: m.Stage, Err: m.Err()}
+		case "exec":
+			sawExec = true
+		default:
+			closeFiles(files)
+			return tty, fmt.Errorf("unexpected message %q", m.Type)
+		}
+	}
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// undo kills and reaps the init, closes what start opened and removes the
+// state.
+func (s *starting) undo() error {
+	var errs []error
+	if s.proc != nil {
+		if err := s.proc.signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			errs = append(errs, err)
+		}
+		if _, err := s.proc.wait(context.Background()); err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, s.proc.close())
+	}
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	if s.tty != nil {
+		s.tty.Close()
+	}
+	if s.stdio != nil {
+		s.stdio.closeAll()
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.remove(s.st.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// finish hands the started container to a running, whose reaper goroutine
+// records the exit.
+func (s *starting) finish() *running {
+	s.conn.Close()
+	r := &running{pid: s.st.PID, started: s.st.Started, done: make(chan struct{}), proc: s.proc, tty: s.tty, store: s.store}
+	copies := s.stdio.startCopies(s.tty, s.c.Stdin, s.c.Stdout, s.c.Stderr)
+	go r.reap(s.st, copies)
+	return r
+}
+
+// reap waits for the init, records its exit and waits for the output.
+func (r *running) reap(st *State, copies func()) {
+	code, err := r.proc.wait(context.Background())
+	r.code, r.waitErr = code, err
+	copies()
+	if r.tty != nil {
+		r.tty.Close()
+	}
+	if r.store != nil {
+		final := *st
+		final.Status, final.ExitCode, final.Finished = StatusExited, code, time.Now().UTC()
+		if err := r.store.update(&final); err != nil && !errors.Is(err, os.ErrNotExist) && r.waitErr == nil {
+			r.waitErr = err
+		}
+	}
+	r.proc.close()
+	close(r.done)
+}
+
+// pollable returns a non-blocking duplicate of f, managed by the Go
+// poller (so that Close interrupts a pending Read), and closes f.
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "fcntl F_DUPFD_CLOEXEC", Path: f.Name(), Err: err}
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fcntl O_NONBLOCK", Path: f.Name(), Err: err}
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
