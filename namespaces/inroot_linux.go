@@ -120,13 +120,20 @@ func openat2InRoot(rootfd int, unsafePath string, flags int) (int, error) {
 }
 
 // walkOpen is openInRoot by component walk: it resolves the path to an
-// O_PATH descriptor, then reopens that with the wanted flags.
+// O_PATH descriptor, then reopens that with the wanted flags. With O_CREAT,
+// the parent is resolved and the last component opened in it.
 func walkOpen(rootfd int, unsafePath string, flags int) (int, error) {
-	create := walkNoCreate
 	if flags&unix.O_CREAT != 0 {
-		create = walkCreateFile
+		dir, base := path.Split(unsafePath)
+		if base != "" && base != "." && base != ".." {
+			fd, err := createIn(rootfd, dir, base, flags)
+			if !errors.Is(err, unix.ELOOP) || flags&(unix.O_NOFOLLOW|unix.O_EXCL) != 0 {
+				return fd, err
+			}
+			// base is a symlink to follow: open what it points to.
+		}
 	}
-	fd, err := walk(rootfd, unsafePath, create, 0o644, flags&unix.O_NOFOLLOW == 0)
+	fd, err := walk(rootfd, unsafePath, walkNoCreate, 0, flags&unix.O_NOFOLLOW == 0)
 	if err != nil {
 		return -1, err
 	}
@@ -145,15 +152,30 @@ func walkOpen(rootfd int, unsafePath string, flags int) (int, error) {
 	return nfd, nil
 }
 
+// createIn opens (with O_CREAT) base in the directory dir, resolved below
+// rootfd, never following base itself.
+func createIn(rootfd int, dir, base string, flags int) (int, error) {
+	dirfd, err := walk(rootfd, dir, walkNoCreate, 0, true)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(dirfd)
+	fd, err := unix.Openat(dirfd, base, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return -1, &fs.PathError{Op: "openat", Path: path.Join("/", dir, base), Err: err}
+	}
+	return fd, nil
+}
+
 // fdPath names the file open as fd through this process's /proc.
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 type walkMode int
 
 const (
-	walkNoCreate   walkMode = iota // every component must exist
-	walkMkdir                      // create missing components as directories
-	walkCreateFile                 // like walkMkdir, but the last one is an empty file
+	walkNoCreate  walkMode = iota // every component must exist
+	walkMkdir                     // create missing components as directories
+	walkMkdirFile                 // like walkMkdir, but the last one is an empty file (mode 0644)
 )
 
 // walk resolves unsafePath below rootfd as if rootfd were "/", opening one
@@ -162,9 +184,10 @@ const (
 // targets resolved the same way (absolute ones from rootfd); ".." pops the
 // stack of open directories and never goes above rootfd. A final symlink is
 // followed when followLast is set. Missing components are created as
-// create says, with mode. The result is an O_PATH descriptor.
-func walk(rootfd int, unsafePath string, create walkMode, mode uint32, followLast bool) (int, error) {
-	w := &walker{create: create, mode: mode}
+// create says, directories with dirMode. The result is an O_PATH
+// descriptor.
+func walk(rootfd int, unsafePath string, create walkMode, dirMode uint32, followLast bool) (int, error) {
+	w := &walker{create: create, dirMode: dirMode}
 	root, err := unix.FcntlInt(uintptr(rootfd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return -1, &fs.PathError{Op: "fcntl F_DUPFD_CLOEXEC", Path: "/", Err: err}
@@ -213,11 +236,11 @@ func walk(rootfd int, unsafePath string, create walkMode, mode uint32, followLas
 // walker is the state of one walk: the open directories from the root
 // down, and their names, for error messages.
 type walker struct {
-	stack  []int
-	names  []string
-	links  int
-	create walkMode
-	mode   uint32
+	stack   []int
+	names   []string
+	links   int
+	create  walkMode
+	dirMode uint32
 }
 
 func (w *walker) top() int { return w.stack[len(w.stack)-1] }
@@ -266,12 +289,12 @@ func (w *walker) open(comp string, last bool) (int, error) {
 }
 
 // makeComponent creates the missing comp: an empty file if it is the last
-// component of a walkCreateFile walk, a directory otherwise. Losing a race
+// component of a walkMkdirFile walk, a directory otherwise. Losing a race
 // to another creator is fine: the caller opens whatever is there, without
 // following it.
 func (w *walker) makeComponent(comp string, last bool) error {
-	if last && w.create == walkCreateFile {
-		fd, err := unix.Openat(w.top(), comp, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, w.mode)
+	if last && w.create == walkMkdirFile {
+		fd, err := unix.Openat(w.top(), comp, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
 		if err == nil {
 			return unix.Close(fd)
 		}
@@ -280,7 +303,7 @@ func (w *walker) makeComponent(comp string, last bool) error {
 		}
 		return nil
 	}
-	if err := unix.Mkdirat(w.top(), comp, w.mode); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := unix.Mkdirat(w.top(), comp, w.dirMode); err != nil && !errors.Is(err, unix.EEXIST) {
 		return &fs.PathError{Op: "mkdir", Path: w.logical(comp), Err: err}
 	}
 	return nil

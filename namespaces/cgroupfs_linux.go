@@ -1,0 +1,153 @@
+package namespaces
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// hostCgroupDir is where the host mounts its cgroup hierarchies.
+const hostCgroupDir = "/sys/fs/cgroup"
+
+// mountCgroup gives the container its view of the cgroup hierarchies at
+// m.Target: on a unified host one cgroup2 mount; on a v1 or hybrid host a
+// tmpfs holding one mount per host hierarchy (and the cgroup2 one of a
+// hybrid host), with links for co-mounted controllers ("cpu" ->
+// "cpu,cpuacct"). In a cgroup namespace each shows the container's own
+// cgroup as its root. A hierarchy the kernel refuses to mount with EPERM
+// (cgroup v1 in a user namespace) is left as an empty directory.
+func (s *setup) mountCgroup(m plannedMount) error {
+	hier, err := hostCgroupHierarchies()
+	if err != nil {
+		return fmt.Errorf("cgroup mount on %q: %w", m.Target, err)
+	}
+	fd, err := walk(s.rootfd, m.Target, walkMkdir, 0o755, true)
+	if err != nil {
+		return fmt.Errorf("cgroup mount on %q: %w", m.Target, err)
+	}
+	defer unix.Close(fd)
+	flags := m.opts.flags &^ (msBind | msRec)
+	if len(hier) == 1 && hier[0].MountPoint == hostCgroupDir && hier[0].FSType == "cgroup2" {
+		err := unix.Mount("cgroup2", fdPath(fd), "cgroup2", flags, "")
+		if err != nil && !errors.Is(err, unix.EPERM) {
+			return &fs.PathError{Op: "mount cgroup2", Path: m.Target, Err: err}
+		}
+		return nil
+	}
+	return s.mountCgroupV1(m, fd, flags, hier)
+}
+
+func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []mountInfo) error {
+	tmpfsFlags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", tmpfsFlags, "mode=755"); err != nil {
+		return &fs.PathError{Op: "mount tmpfs", Path: m.Target, Err: err}
+	}
+	top, err := s.reopenMounted(m.Target, fd)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(top)
+	for _, h := range hier {
+		if err := mountHierarchy(top, m.Target, h, flags); err != nil {
+			return err
+		}
+	}
+	if flags&msRdonly != 0 {
+		return remountFD(top, m.Target, msRdonly|tmpfsFlags, false)
+	}
+	return nil
+}
+
+// mountHierarchy mounts host hierarchy h in the directory of its name below
+// the tmpfs open as top.
+func mountHierarchy(top int, target string, h mountInfo, flags uintptr) error {
+	name := path.Base(h.MountPoint)
+	where := path.Join(target, name)
+	sub, err := walk(top, name, walkMkdir, 0o755, false)
+	if err != nil {
+		return fmt.Errorf("cgroup mount on %q: %w", where, err)
+	}
+	defer unix.Close(sub)
+	data := ""
+	if h.FSType == "cgroup" {
+		data = cgroupV1Options(h.SuperOptions)
+	}
+	err = unix.Mount("cgroup", fdPath(sub), h.FSType, flags, data)
+	if errors.Is(err, unix.EPERM) {
+		return nil
+	}
+	if err != nil {
+		return &fs.PathError{Op: "mount " + h.FSType, Path: where, Err: err}
+	}
+	if !strings.Contains(name, ",") {
+		return nil
+	}
+	for _, ctrl := range strings.Split(name, ",") {
+		err := unix.Symlinkat(name, top, ctrl)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return &fs.PathError{Op: "symlink", Path: path.Join(target, ctrl), Err: err}
+		}
+	}
+	return nil
+}
+
+// cgroupV1Options keeps the options that pick a v1 hierarchy: its
+// controllers and name=. It drops rw/ro, flags, and release_agent=, which
+// a container must never set (CVE-2022-0492).
+func cgroupV1Options(super []string) string {
+	drop := []string{"rw", "ro", "xattr", "clone_children", "noprefix", "cpuset_v2_mode",
+		"favordynmods", "nofavordynmods", "memory_localevents", "memory_recursiveprot"}
+	var keep []string
+	for _, o := range super {
+		if slices.Contains(drop, o) || (strings.Contains(o, "=") && !strings.HasPrefix(o, "name=")) {
+			continue
+		}
+		keep = append(keep, o)
+	}
+	return strings.Join(keep, ",")
+}
+
+// hostCgroupHierarchies lists the cgroup and cgroup2 mounts at or directly
+// below /sys/fs/cgroup in this mount namespace.
+func hostCgroupHierarchies() ([]mountInfo, error) {
+	all, err := readMountInfo()
+	if err != nil {
+		return nil, err
+	}
+	return cgroupHierarchies(all), nil
+}
+
+// readMountInfo reads this process's mount table.
+func readMountInfo() ([]mountInfo, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseMountInfo(f)
+}
+
+func cgroupHierarchies(all []mountInfo) []mountInfo {
+	var out []mountInfo
+	seen := map[string]bool{}
+	for _, m := range all {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
+			continue
+		}
+		if m.MountPoint != hostCgroupDir && path.Dir(m.MountPoint) != hostCgroupDir {
+			continue
+		}
+		if seen[m.MountPoint] { // mounted over: the last one is visible
+			out = slices.DeleteFunc(out, func(o mountInfo) bool { return o.MountPoint == m.MountPoint })
+		}
+		seen[m.MountPoint] = true
+		out = append(out, m)
+	}
+	return out
+}

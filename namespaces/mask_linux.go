@@ -1,0 +1,74 @@
+package namespaces
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"golang.org/x/sys/unix"
+)
+
+// maskPaths hides each masked path that exists: a directory under an empty
+// read-only tmpfs, anything else under the host's /dev/null.
+func (s *setup) maskPaths() error {
+	for _, p := range s.r.MaskedPaths {
+		fd, err := walk(s.rootfd, p, walkNoCreate, 0, true)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("masking %q: %w", p, err)
+		}
+		err = s.maskOne(fd, p)
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *setup) maskOne(fd int, p string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "fstat", Path: p, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+		if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", flags, "mode=555"); err != nil {
+			return &fs.PathError{Op: "mount tmpfs mask", Path: p, Err: err}
+		}
+		return nil
+	}
+	if err := unix.Mount(fdPath(s.nullfd), fdPath(fd), "", unix.MS_BIND, ""); err != nil {
+		return &fs.PathError{Op: "mount bind /dev/null mask", Path: p, Err: err}
+	}
+	return nil
+}
+
+// readOnlyPaths binds each read-only path that exists onto itself and
+// remounts it read-only, submounts included.
+func (s *setup) readOnlyPaths() error {
+	for _, p := range s.r.ReadOnlyPaths {
+		fd, err := walk(s.rootfd, p, walkNoCreate, 0, true)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("making %q read-only: %w", p, err)
+		}
+		err = s.readOnlyOne(fd, p)
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *setup) readOnlyOne(fd int, p string) error {
+	if err := unix.Mount(fdPath(fd), fdPath(fd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &fs.PathError{Op: "mount bind", Path: p, Err: err}
+	}
+	return s.remountBind(p, fd, msRdonly, true)
+}
