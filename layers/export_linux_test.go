@@ -6,3 +6,6 @@ var (
 	NoOpenat2      = &noOpenat2
 	ForceNamedTemp = &forceNamedTemp
 )
+
+// TestHookPopulated runs between filling a snapshot dir and recording it.
+var TestHookPopulated = &testHookPopulated

@@ -89,6 +89,9 @@ func (e *engine) create(ctx context.Context, kind Kind, key, parent string, opts
 	if err := e.drv.populate(ctx, tmp, kind, parents); err != nil {
 		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
 	}
+	if testHookPopulated != nil {
+		testHookPopulated()
+	}
 	rec := &record{ID: id, Kind: kind, Parent: parent, Labels: info.Labels, Created: now, Updated: now}
 	err = e.update(ctx, func(m *metadata) error {
 		if _, ok := m.Snapshots[key]; ok {
@@ -108,6 +111,10 @@ func (e *engine) create(ctx context.Context, kind Kind, key, parent string, opts
 	}
 	return e.drv.mounts(e.dir(id), kind, parents), nil
 }
+
+// testHookPopulated, when set by a test, runs between filling a new
+// snapshot and recording it, so a crash can be staged there.
+var testHookPopulated func()
 
 // newTempDir creates the preparation dir for id with a lock file that this
 // process holds until unlock is called.
