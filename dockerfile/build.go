@@ -59,11 +59,13 @@ func unknownInstruction(kw string) error {
 	return err
 }
 
-func errExactlyOne(kw string) error  { return fmt.Errorf("%s requires exactly one argument", kw) }
-func errAtLeastOne(kw string) error  { return fmt.Errorf("%s requires at least one argument", kw) }
-func errNoDest(kw string) error      { return fmt.Errorf("%s requires at least two arguments, but only one was provided. Destination could not be determined", kw) }
-func errBlankNames(kw string) error  { return fmt.Errorf("%s names can not be blank", kw) }
-func noFlags(n *Node) error          { _, err := parseFlags(n.Flags); return err }
+func errExactlyOne(kw string) error { return fmt.Errorf("%s requires exactly one argument", kw) }
+func errAtLeastOne(kw string) error { return fmt.Errorf("%s requires at least one argument", kw) }
+func errNoDest(kw string) error {
+	return fmt.Errorf("%s requires at least two arguments, but only one was provided. Destination could not be determined", kw)
+}
+func errBlankNames(kw string) error   { return fmt.Errorf("%s names can not be blank", kw) }
+func noFlags(n *Node) error           { _, err := parseFlags(n.Flags); return err }
 func commandLine(n *Node) CommandLine { return makeCommandLine(n.Args, n.JSON) }
 
 func makeCommandLine(args []string, json bool) CommandLine {
