@@ -52,7 +52,7 @@ type containerSpec struct {
 
 // monitorResponse answers a request: the container's state, or the error.
 type monitorResponse struct {
-	State *State              `json:"state,omitempty"`
+	State *State             `json:"state,omitempty"`
 	Error *initproto.Message `json:"error,omitempty"`
 }
 

@@ -21,6 +21,7 @@ const (
 	bpfJgeK   = 0x35 // BPF_JMP|BPF_JGE|BPF_K
 	bpfJsetK  = 0x45 // BPF_JMP|BPF_JSET|BPF_K
 	bpfRetK   = 0x06 // BPF_RET|BPF_K
+	bpfAndK   = 0x54 // BPF_ALU|BPF_AND|BPF_K
 )
 
 // Seccomp return actions.
@@ -37,6 +38,13 @@ const (
 	offNr   = 0
 	offArch = 4
 	offArg0 = 16 // args[0], low 32 bits on little-endian machines
+)
+
+// File type bits of a mode.
+const (
+	sIFMT  = 0o170000
+	sIFBLK = 0o060000
+	sIFCHR = 0o020000
 )
 
 // x32SyscallBit marks x32 syscalls on amd64; they are refused.
@@ -119,6 +127,24 @@ func argRules(arch Arch, sysAdmin bool) []Instruction {
 		p = append(p, block...)
 	} else if ok {
 		p = append(p, Instruction{Code: bpfJeqK, Jt: 0, Jf: 1, K: nr}, ret(retAllow))
+	}
+	// No block devices: what a device cgroup would refuse (Docker denies
+	// "b *:* m"), also without one.
+	for _, m := range []struct {
+		name string
+		off  uint32
+	}{{"mknod", offArg0 + 8}, {"mknodat", offArg0 + 16}} {
+		if nr, ok := arch.Syscalls[m.name]; ok {
+			block := []Instruction{
+				ld(m.off),
+				{Code: bpfAndK, K: sIFMT},
+				{Code: bpfJeqK, Jt: 0, Jf: 1, K: sIFBLK},
+				ret(retErrno | errnoEPERM),
+				ret(retAllow),
+			}
+			p = append(p, Instruction{Code: bpfJeqK, Jt: 0, Jf: uint8(len(block)), K: nr})
+			p = append(p, block...)
+		}
 	}
 	if nr, ok := arch.Syscalls["clone3"]; ok && !sysAdmin {
 		p = append(p, Instruction{Code: bpfJeqK, Jt: 0, Jf: 1, K: nr}, ret(retErrno|errnoENOSYS))

@@ -23,11 +23,13 @@ func run(t *testing.T, prog []Instruction, arch, nr uint32, arg0 uint32) uint32 
 				acc = nr
 			case offArch:
 				acc = arch
-			case offArg0:
+			case offArg0, offArg0 + 8, offArg0 + 16:
 				acc = arg0
 			default:
 				t.Fatalf("load of offset %d", in.K)
 			}
+		case bpfAndK:
+			acc &= in.K
 		case bpfRetK:
 			return in.K
 		case bpfJeqK, bpfJgtK, bpfJgeK, bpfJsetK:
@@ -91,6 +93,10 @@ func TestDefaultFilter(t *testing.T) {
 		{"personality other", def, unix.AUDIT_ARCH_X86_64, unix.SYS_PERSONALITY, 0x0040000, eperm},
 		{"x32", def, unix.AUDIT_ARCH_X86_64, x32SyscallBit | unix.SYS_READ, 0, eperm},
 		{"i386", def, unix.AUDIT_ARCH_I386, unix.SYS_READ, 0, retKillProcess},
+		{"mknod block", def, unix.AUDIT_ARCH_X86_64, unix.SYS_MKNOD, sIFBLK | 0o600, eperm},
+		{"mknodat block", admin, unix.AUDIT_ARCH_X86_64, unix.SYS_MKNODAT, sIFBLK | 0o600, eperm},
+		{"mknod fifo", def, unix.AUDIT_ARCH_X86_64, unix.SYS_MKNOD, 0o010600, retAllow},
+		{"mknodat char", def, unix.AUDIT_ARCH_X86_64, unix.SYS_MKNODAT, sIFCHR | 0o666, retAllow},
 		{"unknown number", def, unix.AUDIT_ARCH_X86_64, 1000, 0, eperm},
 	}
 	for _, tt := range tests {
