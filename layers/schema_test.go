@@ -21,10 +21,16 @@ import (
 // ref, and returns the manifest descriptor.
 func writeTestImage(t *testing.T, l layers.Layout, ref string) ocispec.Descriptor {
 	t.Helper()
+	return writeImage(t, l, ref, layers.Gzip, layers.Zstd)
+}
+
+// writeImage stores an image with one layer per compression in l.
+func writeImage(t *testing.T, l layers.Layout, ref string, cs ...layers.Compression) ocispec.Descriptor {
+	t.Helper()
 	ctx := t.Context()
 	var descs []ocispec.Descriptor
 	var diffIDs []digest.Digest
-	for i, c := range []layers.Compression{layers.Gzip, layers.Zstd} {
+	for i, c := range cs {
 		tarball := lt.Tar(t, lt.Dir("etc"), lt.File("etc/layer", string(rune('a'+i)), 0o644),
 			lt.File("bin/hello", "#!/bin/sh\necho hello\n", 0o755))
 		d, diffID, err := layers.PutLayer(ctx, l, bytes.NewReader(tarball), c)
