@@ -55,15 +55,15 @@ func TestInteropSkopeoReadsOurLayout(t *testing.T) {
 	assert.Equal(t, m.Digest, desc.Digest, "the manifest survives byte for byte")
 	var copied ocispec.Manifest
 	require.NoError(t, layers.GetJSON(t.Context(), layers.Layout(dst), desc, &copied))
-	out := t.TempDir()
+	tree := t.TempDir()
 	for _, ld := range copied.Layers {
 		rc, err := layers.Layout(dst).Open(t.Context(), ld.Digest)
 		require.NoError(t, err)
-		_, err = layers.Apply(t.Context(), out, layers.VerifyReader(rc, ld), unpriv)
+		_, err = layers.Apply(t.Context(), tree, layers.VerifyReader(rc, ld), unpriv)
 		rc.Close()
 		require.NoError(t, err)
 	}
-	data, err := os.ReadFile(filepath.Join(out, "etc/layer"))
+	data, err := os.ReadFile(filepath.Join(tree, "etc/layer"))
 	require.NoError(t, err)
 	assert.Equal(t, "b", string(data))
 }
