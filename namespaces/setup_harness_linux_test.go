@@ -179,18 +179,31 @@ func runSetup(t *testing.T, r namespaces.RootFS, k namespaces.Kind, env []string
 		t.Fatalf("test-rootfs failed: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	require.NoError(t, err)
+	results := parseResults(stdout.String(), checks)
+	if results["setup"] != "ok" {
+		t.Logf("output:\n%s%s", stdout.String(), stderr.String())
+	}
+	return results
+}
+
+// parseResults maps each check, and "setup", to its result in out.
+func parseResults(out string, checks []string) map[string]string {
 	results := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		for _, c := range append([]string{"setup", "setup errno"}, checks...) {
 			if rest, ok := strings.CutPrefix(line, c+": "); ok {
 				results[c] = rest
 			}
 		}
 	}
-	if results["setup"] != "ok" {
-		t.Logf("output:\n%s%s", stdout.String(), stderr.String())
-	}
 	return results
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(data)
 }
 
 // defaultRootFS is Docker's defaults on path.
