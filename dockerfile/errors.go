@@ -11,8 +11,9 @@ import (
 // "ENV must have two arguments" or "unknown instruction: FORM (did you mean
 // FROM?)"), so that tools and users see the message they know. Range
 // covers the whole instruction (or the directive line) at fault. Err, when
-// not nil, is the underlying cause (a strconv or time error, for
-// instance) and is returned by Unwrap.
+// not nil, is the underlying error (for instance a *strconv.NumError for
+// a bad --retries) and is returned by Unwrap, so errors.Is and errors.As
+// see through a ParseError.
 type ParseError struct {
 	Range Range
 	Msg   string

@@ -115,7 +115,7 @@ func nodeErr(n *Node, err error) error {
 	if errors.As(err, &pe) {
 		return pe
 	}
-	pe = &ParseError{Range: n.Range, Msg: err.Error(), Err: errors.Unwrap(err)}
+	pe = &ParseError{Range: n.Range, Msg: err.Error(), Err: err}
 	var se *suggestError
 	if errors.As(err, &se) {
 		pe.Suggestion = se.match

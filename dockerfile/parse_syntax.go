@@ -308,7 +308,7 @@ func (p *parser) nodeError(n *Node, err error) error {
 		pe.Range = n.Range
 		return pe
 	}
-	return &ParseError{Range: n.Range, Msg: err.Error()}
+	return &ParseError{Range: n.Range, Msg: err.Error(), Err: err}
 }
 
 func (n *Node) canHaveHeredoc() bool {
