@@ -3,6 +3,7 @@ package layertest
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -82,9 +83,28 @@ func (e Entry) Owner(uid, gid int) Entry {
 	return e.With(func(h *tar.Header) { h.Uid, h.Gid = uid, gid })
 }
 
-// Tar writes entries as a tar stream in PAX format and returns it.
+// Tar writes entries as a tar stream and returns it, failing t if an
+// entry cannot be encoded.
 func Tar(t testing.TB, entries ...Entry) []byte {
 	t.Helper()
+	data, err := buildTar(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// MustTar is [Tar] for examples and benchmarks setup: it panics if an
+// entry cannot be encoded.
+func MustTar(entries ...Entry) []byte {
+	data, err := buildTar(entries)
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+func buildTar(entries []Entry) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
@@ -96,14 +116,14 @@ func Tar(t testing.TB, entries ...Entry) []byte {
 			h.Format = tar.FormatPAX
 		}
 		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatalf("writing tar header %q: %v", h.Name, err)
+			return nil, fmt.Errorf("writing tar header %q: %w", h.Name, err)
 		}
 		if _, err := tw.Write(e.Content); err != nil {
-			t.Fatalf("writing tar content %q: %v", h.Name, err)
+			return nil, fmt.Errorf("writing tar content %q: %w", h.Name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatalf("closing tar: %v", err)
+		return nil, fmt.Errorf("closing tar: %w", err)
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
