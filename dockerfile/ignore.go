@@ -110,7 +110,7 @@ func NewIgnoreMatcher(patterns []string) (*IgnoreMatcher, error) {
 			m.exclusions = true
 		}
 		if _, err := path.Match(p, "."); err != nil {
-			return nil, fmt.Errorf("ignore pattern %q: %w", p, err)
+			return nil, fmt.Errorf("ignore pattern %q: %w", p, filepath.ErrBadPattern)
 		}
 		ip.text = p
 		if err := ip.compile(); err != nil {
