@@ -141,6 +141,11 @@ func Dispatch(ctx context.Context) (handled bool, err error) {
 // The copy costs the binary's size in shared memory for the life of the
 // process.
 //
+// For a user namespace (k holds [User]), also set UidMappings and
+// GidMappings (or call [WriteIDMaps] while the child waits) and
+// Credential{Uid: 0, Gid: 0}: otherwise the child runs as an unmapped user
+// and loses its capabilities at execve.
+//
 // SysProcAttr.Cloneflags is k and SysProcAttr.Pdeathsig is SIGKILL: the
 // child is killed when the OS thread that started it exits, so call Start
 // from a goroutine that is not locked to a thread about to end. SIGKILL,
