@@ -421,6 +421,16 @@ func TestFakeEvents(t *testing.T) {
 		cancel()
 		requireClosed(t, ch)
 	})
+	t.Run("v2 delete closes", func(t *testing.T) {
+		root := fakeV2(t)
+		g, err := New("g", nil, WithRoot(root))
+		require.NoError(t, err)
+		writeFiles(t, filepath.Join(root, "berth/g"), map[string]string{"memory.events": "oom 0\n"})
+		ch, err := g.Events(t.Context())
+		require.NoError(t, err)
+		require.NoError(t, g.Delete(t.Context(), nil))
+		requireClosed(t, ch)
+	})
 	t.Run("v1", func(t *testing.T) {
 		root := fakeV1(t, false)
 		g, err := New("g", nil, WithRoot(root))

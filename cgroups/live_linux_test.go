@@ -421,3 +421,13 @@ func TestLiveIO(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond, "I/O on %s counted: %+v", id, found)
 	assert.Positive(t, found.ReadOps+found.WriteOps)
 }
+
+// TestLiveEventsEndWithGroup: deleting the group closes the channel.
+func TestLiveEventsEndWithGroup(t *testing.T) {
+	requireLive(t, "memory")
+	g := liveGroup(t, nil)
+	events, err := g.Events(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, g.Delete(t.Context(), nil))
+	requireClosed(t, events)
+}

@@ -71,9 +71,17 @@ func (d *v2) events(ctx context.Context) (<-chan Event, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "inotify_init1", Path: file, Err: err}
 	}
-	if _, err := unix.InotifyAddWatch(fd, file, unix.IN_MODIFY|unix.IN_DELETE_SELF); err != nil {
-		unix.Close(fd)
-		return nil, &fs.PathError{Op: "inotify_add_watch", Path: file, Err: err}
+	// The kernel notifies changes of memory.events, but neither the
+	// removal of the file with its group nor IN_DELETE_SELF on the group;
+	// the parent's watch does see the rmdir.
+	for _, w := range []struct {
+		path string
+		mask uint32
+	}{{file, unix.IN_MODIFY}, {filepath.Dir(d.dir), unix.IN_DELETE | unix.IN_ONLYDIR}} {
+		if _, err := unix.InotifyAddWatch(fd, w.path, w.mask); err != nil {
+			unix.Close(fd)
+			return nil, &fs.PathError{Op: "inotify_add_watch", Path: w.path, Err: err}
+		}
 	}
 	f := os.NewFile(uintptr(fd), "inotify:"+file)
 	var last Event
