@@ -110,14 +110,13 @@ func (u undoStack) run() error {
 // attachInterfaces does the interface part of Attach, recording in cfg
 // what it leased and pushing on undo how to take back each lease and link.
 func attachInterfaces(ctx context.Context, hh, ch *Handle, cfg *Config, undo *undoStack) error {
-	lo, err := ch.nl.LinkByName("lo")
-	if err == nil {
-		err = ch.nl.LinkSetUp(lo)
-	}
-	if err != nil {
+	// Loopback is always interface 1 of a network namespace.
+	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
+	if err := ch.nl.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("setting loopback up: %w", err)
 	}
 	var m *IPAM
+	var err error
 	for i := range cfg.Interfaces {
 		if err := context.Cause(ctx); err != nil {
 			return err
@@ -156,16 +155,19 @@ func attachInterfaces(ctx context.Context, hh, ch *Handle, cfg *Config, undo *un
 
 // attachInterface creates one veth pair and configures its container end.
 func attachInterface(hh, ch *Handle, ifc Interface, first bool, undo *undoStack) error {
-	mtu := ifc.MTU
-	if ifc.Bridge != "" && mtu == 0 {
+	mtu, master := ifc.MTU, 0
+	if ifc.Bridge != "" {
 		br, err := hh.link(ifc.Bridge)
 		if err != nil {
 			return fmt.Errorf("bridge: %w", err)
 		}
-		mtu = br.Attrs().MTU
+		master = br.Attrs().Index
+		if mtu == 0 {
+			mtu = br.Attrs().MTU
+		}
 	}
-	_, err := hh.AddVeth(Veth{Name: ifc.HostName, PeerName: ifc.Name, PeerNS: ch.ns,
-		MTU: mtu, PeerMAC: ifc.MAC, Master: ifc.Bridge, Up: true})
+	_, err := hh.addVeth(Veth{Name: ifc.HostName, PeerName: ifc.Name, PeerNS: ch.ns,
+		MTU: mtu, PeerMAC: ifc.MAC, Master: ifc.Bridge, Up: true}, master)
 	if err != nil {
 		return err
 	}
@@ -221,19 +223,33 @@ func Detach(ctx context.Context, hostNS *os.File, cfg Config) error {
 	return nil
 }
 
-// detach removes NAT rules, host-side veths and leases of cfg.
+// detach removes NAT rules, host-side veths and leases of cfg. The rules
+// and the veths go concurrently: deleting either waits for RCU grace
+// periods in the kernel (about 15 ms for a veth here), and the waits
+// overlap.
 func detach(ctx context.Context, hh *Handle, cfg Config) error {
-	var errs []error
+	var wg sync.WaitGroup
+	var natErr error
 	if cfg.PortMode == PortNAT && len(cfg.Ports) > 0 {
-		if err := delRules(hh.ns, natTag(cfg.ID)); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("deleting DNAT rules: %w", err))
-		}
+		wg.Go(func() {
+			err := delRules(hh.ns, natTag(cfg.ID), portChains(cfg.Ports))
+			if err != nil {
+				natErr = fmt.Errorf("deleting DNAT rules: %w", err)
+			}
+		})
 	}
+	errs := make([]error, len(cfg.Interfaces))
+	for i, ifc := range cfg.Interfaces {
+		wg.Go(func() {
+			if err := hh.DelLink(ifc.HostName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	errs = append(errs, natErr)
 	var m *IPAM
 	for _, ifc := range slices.Backward(cfg.Interfaces) {
-		if err := hh.DelLink(ifc.HostName); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
 		if ifc.Pool == "" {
 			continue
 		}
@@ -241,7 +257,7 @@ func detach(ctx context.Context, hh *Handle, cfg Config) error {
 			var err error
 			if m, err = NewIPAM(cfg.IPAM); err != nil {
 				errs = append(errs, err)
-				continue
+				break
 			}
 		}
 		if err := m.Release(ctx, ifc.Pool, cfg.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -17,19 +20,20 @@ import (
 // IPAM hands out IP addresses from named [Pool]s and remembers them in a
 // directory, so that several processes sharing the directory never hand
 // out the same address: every change runs under an exclusive flock(2) on
-// the pool, and in-process callers queue on a semaphore first. An IPAM is
-// safe for concurrent use. Create one with [NewIPAM].
+// the pool's file, and in-process callers queue on a semaphore first. An
+// IPAM is safe for concurrent use. Create one with [NewIPAM].
 //
 // Addresses are handed out in order, continuing after the last one handed
 // out and wrapping around at the end of the subnet, so an address that was
 // just released is not reused before the pool has cycled.
 //
-// The directory holds one subdirectory per pool: pool.json (its
-// definition), cursor.json (the last address per subnet), leases/OWNER.json
-// (one file per lease) and addrs/ADDRESS (one marker per address in use,
-// containing the owner). Files are replaced atomically, but not synced: the
-// state survives the crash of a process, not necessarily of the machine
-// (after a reboot no lease's owner is alive anyway, see [IPAM.Reclaim]).
+// Each pool is one JSON file in the directory, POOL.json, holding its
+// definition, the last address handed out per subnet and its leases. It is
+// rewritten in place with a single write, so the state survives the crash
+// of a process; it is not synced, so it may not survive the crash of the
+// machine (after a reboot no lease's owner is alive anyway, see
+// [IPAM.Reclaim]). Every operation reads and writes the whole file, which
+// stays fast up to a few thousand leases per pool.
 type IPAM struct {
 	dir   string
 	alive func(Lease) bool
@@ -64,7 +68,7 @@ func NewIPAM(dir string, opts ...IPAMOption) (*IPAM, error) {
 	if m.alive == nil {
 		return nil, fmt.Errorf("IPAM owner check is nil: %w", fs.ErrInvalid)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, ".locks"), 0o700); err != nil {
+	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("creating IPAM directory: %w", err)
 	}
 	return m, nil
@@ -102,39 +106,68 @@ func ProcessAlive(l Lease) bool {
 	return ok && (l.PIDStart == 0 || start == l.PIDStart)
 }
 
-func (m *IPAM) poolDir(name string) string { return filepath.Join(m.dir, name) }
+// self is this process's PID and start time, read once.
+var self = sync.OnceValues(func() (int, uint64) {
+	pid := os.Getpid()
+	start, _ := processStart(pid)
+	return pid, start
+})
 
-// lockPath is the lock file of a pool, or of the pool list (".pools").
-func (m *IPAM) lockPath(name string) string { return filepath.Join(m.dir, ".locks", name) }
+// poolState is the content of a pool's file.
+type poolState struct {
+	Pool Pool `json:"pool"`
+	// Cursor is the last address handed out, per subnet.
+	Cursor map[netip.Prefix]netip.Addr `json:"cursor,omitempty"`
+	// Leases are sorted by owner.
+	Leases []Lease `json:"leases"`
+}
 
-// withPool runs fn holding the pool's lock, after loading its definition.
-// A missing pool wraps fs.ErrNotExist.
-func (m *IPAM) withPool(ctx context.Context, name string, fn func(Pool) error) error {
+func (st *poolState) lease(owner string) (int, bool) {
+	return slices.BinarySearchFunc(st.Leases, owner, func(l Lease, o string) int { return strings.Compare(l.Owner, o) })
+}
+
+func (m *IPAM) poolFile(name string) string { return filepath.Join(m.dir, name+".json") }
+
+// withPool runs fn holding the pool's lock, with its state; if fn reports
+// a change, the state is written back. A missing pool wraps
+// fs.ErrNotExist.
+func (m *IPAM) withPool(ctx context.Context, name string, fn func(st *poolState) (bool, error)) error {
 	if err := validToken("pool name", name, 64); err != nil {
 		return err
 	}
-	unlock, err := lockFile(ctx, m.lockPath(name))
+	f, unlock, err := lockFile(ctx, m.poolFile(name), os.O_RDWR)
 	if err != nil {
-		return fmt.Errorf("locking pool %q: %w", name, err)
+		return fmt.Errorf("opening pool %q: %w", name, err)
 	}
 	defer unlock()
-	p, err := m.readPool(name)
+	var st poolState
+	// Decode reads one value: bytes after it, left by a process that died
+	// between writing a shorter state and truncating, are ignored.
+	if err := json.NewDecoder(f).Decode(&st); err != nil {
+		return fmt.Errorf("reading pool %q: %w", name, err)
+	}
+	changed, err := fn(&st)
+	if changed {
+		err = errors.Join(err, writeState(f, &st))
+	}
+	return err
+}
+
+// writeState overwrites f with st in one write, then trims what is left of
+// a longer previous state.
+func writeState(f *os.File, st *poolState) error {
+	data, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return fn(p)
-}
-
-func (m *IPAM) readPool(name string) (Pool, error) {
-	var p Pool
-	data, err := os.ReadFile(filepath.Join(m.poolDir(name), "pool.json"))
-	if err != nil {
-		return p, fmt.Errorf("reading pool %q: %w", name, err)
+	data = append(data, '\n')
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("writing pool %q: %w", st.Pool.Name, err)
 	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("reading pool %q: %w", name, err)
+	if err := f.Truncate(int64(len(data))); err != nil {
+		return fmt.Errorf("writing pool %q: %w", st.Pool.Name, err)
 	}
-	return p, nil
+	return nil
 }
 
 // CreatePool records pool p. Creating a pool that exists with the same
@@ -146,7 +179,7 @@ func (m *IPAM) CreatePool(ctx context.Context, p Pool) (Pool, error) {
 	if err := p.validate(); err != nil {
 		return Pool{}, fmt.Errorf("creating pool: %w", err)
 	}
-	unlock, err := lockFile(ctx, m.lockPath(".pools"))
+	_, unlock, err := lockFile(ctx, filepath.Join(m.dir, ".pools.lock"), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return Pool{}, fmt.Errorf("creating pool %q: %w", p.Name, err)
 	}
@@ -166,36 +199,29 @@ func (m *IPAM) CreatePool(ctx context.Context, p Pool) (Pool, error) {
 			return Pool{}, fmt.Errorf("creating pool %q: subnet %v overlaps %v of pool %q: %w", p.Name, mine, theirs, o.Name, ErrOverlap)
 		}
 	}
-	if err := m.writePoolDir(p); err != nil {
+	if err := m.writeNewPool(p); err != nil {
 		return Pool{}, fmt.Errorf("creating pool %q: %w", p.Name, err)
 	}
 	return p, nil
 }
 
-// writePoolDir builds the pool's directory under a temporary name and
-// renames it into place, so that a pool directory is always complete.
-func (m *IPAM) writePoolDir(p Pool) (retErr error) {
-	tmp, err := os.MkdirTemp(m.dir, ".new-"+p.Name+"-")
+// writeNewPool writes the pool's file under a temporary name and renames
+// it into place, so that a pool file is always complete.
+func (m *IPAM) writeNewPool(p Pool) (retErr error) {
+	f, err := os.CreateTemp(m.dir, ".new-"+p.Name+"-")
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if retErr != nil {
-			retErr = errors.Join(retErr, os.RemoveAll(tmp))
+			retErr = errors.Join(retErr, os.Remove(f.Name()))
 		}
 	}()
-	for _, sub := range []string{"leases", "addrs"} {
-		if err := os.Mkdir(filepath.Join(tmp, sub), 0o700); err != nil {
-			return err
-		}
-	}
-	if err := writeJSON(filepath.Join(tmp, "pool.json"), p); err != nil {
+	err = writeState(f, &poolState{Pool: p, Leases: []Lease{}})
+	if err = errors.Join(err, f.Close()); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o700); err != nil {
-		return err
-	}
-	return os.Rename(tmp, m.poolDir(p.Name))
+	return os.Rename(f.Name(), m.poolFile(p.Name))
 }
 
 // Pools lists the pools of the directory, sorted by name.
@@ -213,16 +239,32 @@ func (m *IPAM) pools() ([]Pool, error) {
 	}
 	var out []Pool
 	for _, e := range ents {
-		if !e.IsDir() || e.Name()[0] == '.' {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !e.Type().IsRegular() || name == "" || name[0] == '.' {
 			continue
 		}
-		p, err := m.readPool(e.Name())
+		p, err := m.readPool(name)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// readPool reads a pool's definition without locking: it is written once,
+// and the file is replaced only by renaming a complete one into place.
+func (m *IPAM) readPool(name string) (Pool, error) {
+	f, err := os.Open(m.poolFile(name))
+	if err != nil {
+		return Pool{}, fmt.Errorf("reading pool %q: %w", name, err)
+	}
+	defer f.Close()
+	var st poolState
+	if err := json.NewDecoder(io.LimitReader(f, 1<<30)).Decode(&st); err != nil {
+		return Pool{}, fmt.Errorf("reading pool %q: %w", name, err)
+	}
+	return st.Pool, nil
 }
 
 // Pool returns the definition of the pool called name; a missing pool
@@ -241,39 +283,14 @@ func (m *IPAM) Pool(ctx context.Context, name string) (Pool, error) {
 // is kept and the error wraps syscall.EBUSY; a missing pool wraps
 // fs.ErrNotExist.
 func (m *IPAM) DeletePool(ctx context.Context, name string) error {
-	unlock, err := lockFile(ctx, m.lockPath(".pools"))
+	err := m.withPool(ctx, name, func(st *poolState) (bool, error) {
+		if len(st.Leases) > 0 {
+			return false, fmt.Errorf("%d leases remain: %w", len(st.Leases), syscall.EBUSY)
+		}
+		return false, os.Remove(m.poolFile(name))
+	})
 	if err != nil {
 		return fmt.Errorf("deleting pool %q: %w", name, err)
-	}
-	defer unlock()
-	return m.withPool(ctx, name, func(p Pool) error {
-		ents, err := os.ReadDir(filepath.Join(m.poolDir(name), "leases"))
-		if err != nil {
-			return fmt.Errorf("deleting pool %q: %w", name, err)
-		}
-		if len(ents) > 0 {
-			return fmt.Errorf("deleting pool %q: %d leases remain: %w", name, len(ents), syscall.EBUSY)
-		}
-		if err := os.RemoveAll(m.poolDir(name)); err != nil {
-			return fmt.Errorf("deleting pool %q: %w", name, err)
-		}
-		return nil
-	})
-}
-
-// writeJSON writes v to path atomically: to a temporary file in the same
-// directory, then renamed over path.
-func writeJSON(path string, v any) (retErr error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return errors.Join(err, os.Remove(tmp))
 	}
 	return nil
 }

@@ -6,8 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 )
 
-func lockFile(ctx context.Context, path string) (func(), error) {
-	return nil, fmt.Errorf("locking %s: %w", path, errors.ErrUnsupported)
+func lockFile(ctx context.Context, path string, flag int) (*os.File, func(), error) {
+	return nil, nil, fmt.Errorf("locking %s: %w", path, errors.ErrUnsupported)
 }

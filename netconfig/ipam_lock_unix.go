@@ -15,36 +15,58 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// procLocks holds one in-process semaphore per lock file path, shared by
+// procLocks holds one in-process semaphore per locked file path, shared by
 // every IPAM in the process, so that goroutines queue on a channel instead
 // of polling flock(2).
 var procLocks sync.Map // string -> chan struct{}
 
-// lockFile takes the exclusive lock on path (created if missing): first the
-// in-process semaphore, then flock(2) against other processes. It waits until
-// ctx is done. The returned function releases both.
-func lockFile(ctx context.Context, path string) (func(), error) {
+// lockFile opens path with flag and takes an exclusive lock on it: first
+// the in-process semaphore, then flock(2) against other processes, waiting
+// until ctx is done. If the file was removed or replaced while waiting,
+// the error wraps fs.ErrNotExist. The returned function releases the lock
+// and closes the file.
+func lockFile(ctx context.Context, path string, flag int) (*os.File, func(), error) {
 	sem, _ := procLocks.LoadOrStore(filepath.Clean(path), make(chan struct{}, 1))
 	ch := sem.(chan struct{})
 	select {
 	case ch <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for lock %s: %w", path, context.Cause(ctx))
+		return nil, nil, fmt.Errorf("waiting for lock %s: %w", path, context.Cause(ctx))
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(path, flag|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		err = flockWait(ctx, f)
+		if err == nil {
+			err = stillLinked(f)
+		}
+		if err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
 		<-ch
-		return nil, err
+		return nil, nil, err
 	}
-	if err := flockWait(ctx, f); err != nil {
-		f.Close()
-		<-ch
-		return nil, err
-	}
-	return func() {
+	return f, func() {
 		f.Close() // releases the flock
 		<-ch
 	}, nil
+}
+
+// stillLinked fails with fs.ErrNotExist if f's path no longer names f.
+func stillLinked(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	now, err := os.Stat(f.Name())
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(fi, now) {
+		return &fs.PathError{Op: "lock", Path: f.Name(), Err: fs.ErrNotExist}
+	}
+	return nil
 }
 
 // flockWait polls a non-blocking flock(2), backing off from 50µs to 10ms,

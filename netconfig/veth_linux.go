@@ -16,7 +16,7 @@ import (
 //
 // Equivalent to: `ip link add NAME mtu MTU address MAC type veth peer name
 // PEER address PEERMAC netns PEERNS; ip link set NAME master MASTER up`
-func (h *Handle) AddVeth(v Veth) (_ Link, retErr error) {
+func (h *Handle) AddVeth(v Veth) (Link, error) {
 	if err := validName(v.Name); err != nil {
 		return Link{}, fmt.Errorf("adding veth: %w", err)
 	}
@@ -26,19 +26,26 @@ func (h *Handle) AddVeth(v Veth) (_ Link, retErr error) {
 	if v.MTU < 0 {
 		return Link{}, fmt.Errorf("adding veth %q: MTU %d: %w", v.Name, v.MTU, fs.ErrInvalid)
 	}
+	master := 0
+	if v.Master != "" {
+		m, err := h.link(v.Master)
+		if err != nil {
+			return Link{}, fmt.Errorf("adding veth %q: master: %w", v.Name, err)
+		}
+		master = m.Attrs().Index
+	}
+	return h.addVeth(v, master)
+}
+
+// addVeth creates the pair and enslaves it to the bridge with index
+// master (zero: none), deleting the pair if that fails.
+func (h *Handle) addVeth(v Veth, master int) (_ Link, retErr error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = v.Name
 	attrs.MTU = v.MTU
 	attrs.HardwareAddr = v.MAC
 	if v.Up {
 		attrs.Flags = net.FlagUp
-	}
-	if v.Master != "" {
-		m, err := h.link(v.Master)
-		if err != nil {
-			return Link{}, fmt.Errorf("adding veth %q: master: %w", v.Name, err)
-		}
-		attrs.MasterIndex = m.Attrs().Index
 	}
 	link := &netlink.Veth{
 		LinkAttrs:        attrs,
@@ -50,9 +57,6 @@ func (h *Handle) AddVeth(v Veth) (_ Link, retErr error) {
 	if v.PeerNS != nil {
 		link.PeerNamespace = netlink.NsFd(v.PeerNS.Fd())
 	}
-	// LinkAdd creates the pair, then enslaves it in a second request.
-	master := attrs.MasterIndex
-	link.MasterIndex = 0
 	if err := h.nl.LinkAdd(link); err != nil {
 		return Link{}, fmt.Errorf("adding veth %q (peer %q): %w", v.Name, v.PeerName, err)
 	}
