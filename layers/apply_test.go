@@ -18,7 +18,7 @@ import (
 var unpriv = &layers.ApplyOptions{Unprivileged: true}
 
 func TestApplyBasicTree(t *testing.T) {
-	dir := t.TempDir()
+	dir := lt.TempDir(t)
 	data := lt.Tar(t,
 		lt.Dir("etc"),
 		lt.File("etc/hosts", "127.0.0.1 localhost\n", 0o644),

@@ -71,7 +71,7 @@ func TestDiffRoundTrip(t *testing.T) {
 				testutil.RequireRoot(t)
 			}
 			opts := &layers.ApplyOptions{Unprivileged: !tt.privileged}
-			a, b := t.TempDir(), t.TempDir()
+			a, b := lt.TempDir(t), lt.TempDir(t)
 			_, err := layers.Apply(t.Context(), a, bytes.NewReader(sampleLayer(t, tt.privileged)), opts)
 			require.NoError(t, err)
 			var out bytes.Buffer
@@ -92,7 +92,7 @@ func TestDiffRoundTrip(t *testing.T) {
 }
 
 func TestDiffChanges(t *testing.T) {
-	lower, upper := t.TempDir(), t.TempDir()
+	lower, upper := lt.TempDir(t), lt.TempDir(t)
 	base := lt.Tar(t,
 		lt.File("a/keep", "k", 0o644),
 		lt.File("a/mod", "old", 0o644),
@@ -116,7 +116,7 @@ func TestDiffChanges(t *testing.T) {
 	assert.Equal(t, []string{".wh.b", "a/", "a/.wh.gone", "a/mod", "c", "new"}, sortedByTar(tarNames(t, out.Bytes())))
 
 	// Applying the diff onto a copy of lower reproduces upper.
-	check := t.TempDir()
+	check := lt.TempDir(t)
 	_, err = layers.Apply(t.Context(), check, bytes.NewReader(base), unpriv)
 	require.NoError(t, err)
 	_, err = layers.Apply(t.Context(), check, bytes.NewReader(out.Bytes()), unpriv)
@@ -130,7 +130,7 @@ func TestDiffChanges(t *testing.T) {
 func sortedByTar(names []string) []string { return names }
 
 func TestDiffSourceDateEpoch(t *testing.T) {
-	dir := t.TempDir()
+	dir := lt.TempDir(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644))
 	epoch := time.Unix(1700000000, 0)
 	var one, two bytes.Buffer

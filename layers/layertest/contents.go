@@ -1,6 +1,9 @@
 package layertest
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -30,4 +33,21 @@ func Contents(t testing.TB, ms []layers.Mount) (string, func()) {
 	}
 	t.Cleanup(release)
 	return target, release
+}
+
+// TempDir is t.TempDir for trees that may hold read-only directories
+// (layers extracted without root keep their 0555 modes): before the
+// directory is removed, every directory in it is made writable again, so
+// that removal works without root too.
+func TempDir(t testing.TB) string {
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				_ = os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+	})
+	return dir
 }
