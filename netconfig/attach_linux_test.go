@@ -21,7 +21,7 @@ type testNet struct {
 	pool   Pool
 }
 
-func requireNetPrivileges(t *testing.T) {
+func requireNetPrivileges(t testing.TB) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireFeature(t, "netns")
@@ -31,7 +31,7 @@ func requireNetPrivileges(t *testing.T) {
 
 // newTestNet creates a host namespace with bridge br0 carrying the
 // gateways of the given subnets, and a pool "net" over them.
-func newTestNet(t *testing.T, subnets ...string) *testNet {
+func newTestNet(t testing.TB, subnets ...string) *testNet {
 	t.Helper()
 	n := &testNet{host: newNetNS(t), bridge: "br0"}
 	n.h = openHandle(t, n.host)

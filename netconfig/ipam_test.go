@@ -17,14 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func newTestIPAM(t *testing.T, opts ...IPAMOption) *IPAM {
+func newTestIPAM(t testing.TB, opts ...IPAMOption) *IPAM {
 	t.Helper()
 	m, err := NewIPAM(t.TempDir(), opts...)
 	require.NoError(t, err)
 	return m
 }
 
-func mustPool(t *testing.T, m *IPAM, name string, prefixes ...string) Pool {
+func mustPool(t testing.TB, m *IPAM, name string, prefixes ...string) Pool {
 	t.Helper()
 	p := Pool{Name: name}
 	for _, s := range prefixes {

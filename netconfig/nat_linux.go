@@ -219,12 +219,13 @@ func (h *Handle) EnableForwarding() error {
 	})
 }
 
-// AddMasquerade makes packets from subnet src leave through any interface
-// but except with the address of that interface (outbound NAT), so that
-// containers on a private subnet reach other networks. except is usually
-// the containers' bridge, whose traffic stays untranslated. Adding a rule
-// that exists does nothing. It needs forwarding (see
-// [Handle.EnableForwarding]) and nftables in the kernel.
+// AddMasquerade rewrites the source of packets from subnet src that leave
+// through any interface other than except to that interface's address
+// (outbound NAT), so that containers on a private subnet reach other
+// networks. except is usually the containers' bridge, whose traffic stays
+// untranslated. Adding a rule that exists replaces it. It needs forwarding
+// (see [Handle.EnableForwarding]) and nf_tables in the kernel; errors wrap
+// fs.ErrInvalid for a bad subnet or name.
 //
 // Equivalent to: `nft add rule ip berth postrouting ip saddr SRC oifname != EXCEPT masquerade`
 func (h *Handle) AddMasquerade(src netip.Prefix, except string) error {
