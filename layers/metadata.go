@@ -20,10 +20,11 @@ import (
 // exclusive flock of root/lock) and their directories
 // (root/snapshots/<id>/fs).
 type engine struct {
-	root string
-	drv  driver
-	mu   sync.Mutex // serialises writers in this process; flock does it across processes
-	lock *os.File
+	root   string
+	drv    driver
+	mu     sync.Mutex // serialises writers in this process; flock does it across processes
+	lock   *os.File
+	closed bool
 }
 
 // driver is what differs between the overlay and copy snapshotters.
@@ -76,7 +77,15 @@ func openEngine(ctx context.Context, root string, drv driver) (_ *engine, retErr
 	return e, nil
 }
 
-func (e *engine) close() error { return e.lock.Close() }
+func (e *engine) close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	return e.lock.Close()
+}
 
 func (e *engine) dir(id uint64) string {
 	return filepath.Join(e.root, snapshotsDir, strconv.FormatUint(id, 10))
@@ -107,6 +116,9 @@ func (e *engine) load() (*metadata, error) {
 func (e *engine) update(ctx context.Context, fn func(*metadata) error) (retErr error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("snapshotter %q: %w", e.root, fs.ErrClosed)
+	}
 	if err := lockFile(e.lock, true, false); err != nil {
 		return err
 	}

@@ -247,7 +247,7 @@ func updateLabels(old, want map[string]string, fieldpaths []string) (map[string]
 		}
 		k, ok := strings.CutPrefix(fp, "labels.")
 		if !ok {
-			return nil, fmt.Errorf("field %q is immutable: %w", fp, errors.ErrUnsupported)
+			return nil, fmt.Errorf("field %q is immutable: %w", fp, fs.ErrInvalid)
 		}
 		if v, ok := want[k]; ok {
 			if out == nil {

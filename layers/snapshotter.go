@@ -87,7 +87,7 @@ type Snapshotter interface {
 	// With no fieldpaths all labels are replaced by info.Labels; a
 	// fieldpath "labels" does the same, "labels.KEY" sets or removes
 	// (when absent from info.Labels) one label. Other fields are
-	// immutable: naming one wraps errors.ErrUnsupported.
+	// immutable: naming one wraps fs.ErrInvalid.
 	Update(ctx context.Context, info SnapshotInfo, fieldpaths ...string) (SnapshotInfo, error)
 	// Usage reports the disk usage of the snapshot's own changes.
 	Usage(ctx context.Context, key string) (Usage, error)
@@ -113,7 +113,7 @@ type Snapshotter interface {
 	// returns an error, which Walk returns. fn may call the snapshotter.
 	Walk(ctx context.Context, fn func(context.Context, SnapshotInfo) error) error
 	// Close releases what the snapshotter holds; it does not remove
-	// snapshots.
+	// snapshots. Calling it again does nothing.
 	Close() error
 }
 
