@@ -85,6 +85,8 @@ func runCheck(c string) string {
 		return wd
 	case "pid":
 		return fmt.Sprint(os.Getpid())
+	case "propagation":
+		return rootPropagation()
 	}
 	return "unknown check"
 }
@@ -147,6 +149,33 @@ func statfsResult(p string) string {
 	return name + " rw"
 }
 
+// rootPropagation returns the optional fields (shared:N, master:N) of the
+// mount at "/", or "private" when there are none.
+func rootPropagation() string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "ERR " + errnoName(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 || f[4] != "/" {
+			continue
+		}
+		var opt []string
+		for _, o := range f[6:] {
+			if o == "-" {
+				break
+			}
+			opt = append(opt, strings.Split(o, ":")[0])
+		}
+		if len(opt) == 0 {
+			return "private"
+		}
+		return strings.Join(opt, " ")
+	}
+	return "no root mount"
+}
+
 func mountPoints() string {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -201,9 +230,14 @@ func parseResults(out string, checks []string) map[string]string {
 
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
-	data, err := json.Marshal(v)
+	s, err := jsonString(v)
 	require.NoError(t, err)
-	return string(data)
+	return s
+}
+
+func jsonString(v any) (string, error) {
+	data, err := json.Marshal(v)
+	return string(data), err
 }
 
 // defaultRootFS is Docker's defaults on path.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/berthlabs/berth/internal/testutil"
 	"github.com/berthlabs/berth/namespaces"
@@ -205,4 +206,45 @@ func TestSetupRamfsFallback(t *testing.T) {
 			"unexpected mount %s", p)
 	}
 	assert.False(t, slices.Contains(strings.Fields(res["ls /"]), "sub"))
+}
+
+func TestSetupPropagation(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	root := testutil.Rootfs(t)
+	// Make the rootfs a shared mount in this (the host's) mount namespace,
+	// as on hosts whose mounts are shared (systemd): the child's copy is
+	// then its peer, and a slave has a master to show.
+	require.NoError(t, unix.Mount(root, root, "", unix.MS_BIND, ""))
+	t.Cleanup(func() { assert.NoError(t, unix.Unmount(root, unix.MNT_DETACH)) })
+	require.NoError(t, unix.Mount("", root, "", unix.MS_SHARED, ""))
+	tests := []struct{ propagation, want string }{
+		{"", "master"}, {"rslave", "master"}, {"slave", "master"},
+		{"rprivate", "private"}, {"private", "private"}, {"rshared", "shared master"},
+	}
+	for _, tt := range tests {
+		t.Run("propagation="+tt.propagation, func(t *testing.T) {
+			r := defaultRootFS(root)
+			r.Propagation = tt.propagation
+			res := runSetup(t, r, namespaces.All, nil, "propagation", "mounts")
+			// Nothing the container mounted shows up on the host.
+			assert.Empty(t, hostMountsUnder(t, root))
+			require.Equal(t, "ok", res["setup"])
+			assert.Equal(t, tt.want, res["propagation"])
+		})
+	}
+}
+
+// hostMountsUnder lists this process's mount points strictly below dir.
+func hostMountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
