@@ -19,6 +19,9 @@ import (
 //
 // Equivalent to: `ip addr add P dev LINK` (`nodad` for IPv6)
 func (h *Handle) AddAddr(link string, p netip.Prefix) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	if !p.IsValid() {
 		return fmt.Errorf("adding address %v to %q: %w", p, link, fs.ErrInvalid)
 	}
@@ -37,6 +40,9 @@ func (h *Handle) AddAddr(link string, p netip.Prefix) error {
 //
 // Equivalent to: `ip addr del P dev LINK`
 func (h *Handle) DelAddr(link string, p netip.Prefix) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	if !p.IsValid() {
 		return fmt.Errorf("deleting address %v from %q: %w", p, link, fs.ErrInvalid)
 	}
@@ -55,6 +61,9 @@ func (h *Handle) DelAddr(link string, p netip.Prefix) error {
 //
 // Equivalent to: `ip addr show dev LINK`
 func (h *Handle) Addrs(link string) ([]netip.Prefix, error) {
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
 	l, err := h.link(link)
 	if err != nil {
 		return nil, fmt.Errorf("listing addresses: %w", err)

@@ -26,6 +26,9 @@ import (
 // Equivalent to: `ip link add NAME type bridge; ip addr add ADDR dev NAME;
 // ip link set NAME mtu MTU up`
 func (h *Handle) AddBridge(b Bridge) (_ Link, retErr error) {
+	if err := h.usable(); err != nil {
+		return Link{}, err
+	}
 	if err := validName(b.Name); err != nil {
 		return Link{}, fmt.Errorf("adding bridge: %w", err)
 	}

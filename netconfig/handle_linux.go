@@ -80,6 +80,15 @@ func (h *Handle) Close() error {
 	return nil
 }
 
+// usable fails with fs.ErrClosed once the Handle is closed, so that a
+// closed Handle never falls back to the current namespace.
+func (h *Handle) usable() error {
+	if h == nil || h.nl == nil {
+		return fmt.Errorf("netlink handle: %w", fs.ErrClosed)
+	}
+	return nil
+}
+
 // NS returns the namespace file the Handle is bound to, nil for the
 // process's own. The file belongs to the Handle: do not close it.
 func (h *Handle) NS() *os.File { return h.ns }

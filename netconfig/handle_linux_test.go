@@ -134,3 +134,18 @@ func TestHandleBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestClosedHandle(t *testing.T) {
+	h, err := Open(nil) // the test's own namespace: needs no privilege
+	require.NoError(t, err)
+	require.NoError(t, h.Close())
+	require.NoError(t, h.Close(), "Close twice")
+	// A closed Handle must not fall back to the current namespace.
+	assert.ErrorIs(t, h.EnableForwarding(), fs.ErrClosed)
+	assert.ErrorIs(t, h.AddMasquerade(netip.MustParsePrefix("10.0.0.0/8"), "br0"), fs.ErrClosed)
+	_, err = h.Links()
+	assert.ErrorIs(t, err, fs.ErrClosed)
+	assert.ErrorIs(t, h.SetUp("lo"), fs.ErrClosed)
+	_, err = Open(nil, WithSocketTimeout(-1))
+	assert.ErrorIs(t, err, fs.ErrInvalid)
+}

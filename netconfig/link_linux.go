@@ -14,6 +14,9 @@ import (
 //
 // Equivalent to: `ip link show`
 func (h *Handle) Links() ([]Link, error) {
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
 	nls, err := retryDump(h.nl.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("listing links in %s: %w", h.nsName(), err)
@@ -30,6 +33,9 @@ func (h *Handle) Links() ([]Link, error) {
 //
 // Equivalent to: `ip link show dev NAME`
 func (h *Handle) Link(name string) (Link, error) {
+	if err := h.usable(); err != nil {
+		return Link{}, err
+	}
 	l, err := h.link(name)
 	if err != nil {
 		return Link{}, err
@@ -43,6 +49,9 @@ func (h *Handle) Link(name string) (Link, error) {
 //
 // Equivalent to: `ip link del NAME`
 func (h *Handle) DelLink(name string) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	l, err := h.link(name)
 	if err != nil {
 		return fmt.Errorf("deleting link: %w", err)
@@ -57,6 +66,9 @@ func (h *Handle) DelLink(name string) error {
 //
 // Equivalent to: `ip link set NAME up`
 func (h *Handle) SetUp(name string) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	l, err := h.link(name)
 	if err == nil {
 		err = h.nl.LinkSetUp(l)
@@ -71,6 +83,9 @@ func (h *Handle) SetUp(name string) error {
 //
 // Equivalent to: `ip link set NAME down`
 func (h *Handle) SetDown(name string) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	l, err := h.link(name)
 	if err == nil {
 		err = h.nl.LinkSetDown(l)
@@ -85,6 +100,9 @@ func (h *Handle) SetDown(name string) error {
 //
 // Equivalent to: `ip link set NAME mtu MTU`
 func (h *Handle) SetMTU(name string, mtu int) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	if mtu <= 0 {
 		return fmt.Errorf("setting MTU of %q to %d: %w", name, mtu, fs.ErrInvalid)
 	}
@@ -103,6 +121,9 @@ func (h *Handle) SetMTU(name string, mtu int) error {
 //
 // Equivalent to: `ip link set NAME master MASTER` (`nomaster` for "")
 func (h *Handle) SetMaster(name, master string) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	l, err := h.link(name)
 	if err != nil {
 		return fmt.Errorf("setting master of %q: %w", name, err)

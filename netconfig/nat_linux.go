@@ -209,6 +209,9 @@ func portChains(ports []Port) []*nftables.Chain {
 //
 // Equivalent to: `sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1`
 func (h *Handle) EnableForwarding() error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	return inNS(h.ns, func() error {
 		for _, p := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
 			if err := os.WriteFile(p, []byte("1\n"), 0); err != nil && !(errors.Is(err, fs.ErrNotExist) && p != "/proc/sys/net/ipv4/ip_forward") {
@@ -229,6 +232,9 @@ func (h *Handle) EnableForwarding() error {
 //
 // Equivalent to: `nft add rule ip berth postrouting ip saddr SRC oifname != EXCEPT masquerade`
 func (h *Handle) AddMasquerade(src netip.Prefix, except string) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	if !src.IsValid() || src.Addr().Is4In6() {
 		return fmt.Errorf("adding masquerade for %v: %w", src, fs.ErrInvalid)
 	}
@@ -261,6 +267,9 @@ func (h *Handle) AddMasquerade(src netip.Prefix, except string) error {
 // DelMasquerade removes the rule AddMasquerade(src, except) added. A rule
 // that does not exist is no error.
 func (h *Handle) DelMasquerade(src netip.Prefix, except string) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	f := familyOf(src.Addr())
 	if err := delRules(h.ns, "berth-masq:"+src.Masked().String()+":"+except, []*nftables.Chain{f.chain("postrouting")}); err != nil {
 		return fmt.Errorf("deleting masquerade for %v: %w", src, err)

@@ -15,6 +15,9 @@ import (
 //
 // Equivalent to: `ip route add DST via VIA dev LINK src SRC metric METRIC`
 func (h *Handle) AddRoute(r Route) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	nr, err := h.toNetlinkRoute(r)
 	if err == nil {
 		err = h.nl.RouteAdd(nr)
@@ -30,6 +33,9 @@ func (h *Handle) AddRoute(r Route) error {
 //
 // Equivalent to: `ip route del DST via VIA dev LINK metric METRIC`
 func (h *Handle) DelRoute(r Route) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
 	nr, err := h.toNetlinkRoute(r)
 	if err == nil {
 		err = h.nl.RouteDel(nr)
@@ -45,6 +51,9 @@ func (h *Handle) DelRoute(r Route) error {
 //
 // Equivalent to: `ip route show dev LINK; ip -6 route show dev LINK`
 func (h *Handle) Routes(link string) ([]Route, error) {
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
 	filter, mask := &netlink.Route{Table: unix.RT_TABLE_MAIN}, uint64(netlink.RT_FILTER_TABLE)
 	if link != "" {
 		l, err := h.link(link)

@@ -17,6 +17,9 @@ import (
 // Equivalent to: `ip link add NAME mtu MTU address MAC type veth peer name
 // PEER address PEERMAC netns PEERNS; ip link set NAME master MASTER up`
 func (h *Handle) AddVeth(v Veth) (Link, error) {
+	if err := h.usable(); err != nil {
+		return Link{}, err
+	}
 	if err := validName(v.Name); err != nil {
 		return Link{}, fmt.Errorf("adding veth: %w", err)
 	}
