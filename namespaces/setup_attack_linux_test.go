@@ -172,7 +172,8 @@ func TestSetupInUserNamespace(t *testing.T) {
 	r := defaultRootFS(root)
 	conf := mustJSON(t, r)
 	checks := []string{"ls /", "pid", "stat /dev/null", "stat /dev/tty", "write /dev/null", "statfs /sys", "statfs /proc",
-		"statfs /dev/pts", "statfs /proc/sys", "write /proc/sys/kernel/hostname", "read /proc/keys", "ls /sys/firmware", "mounts"}
+		"statfs /dev/pts", "statfs /proc/sys", "write /proc/sys/kernel/hostname", "read /proc/keys", "ls /sys/firmware", "mounts",
+		"statfs /sys/fs/cgroup", "statfs /sys/fs/cgroup/memory", "ls /sys/fs/cgroup/memory", "statfs /sys/fs/cgroup/unified"}
 	cmd, err := namespaces.Command(t.Context(), "test-rootfs", namespaces.All|namespaces.User, append([]string{conf}, checks...)...)
 	require.NoError(t, err)
 	cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 200000, Size: 65536}}
@@ -194,4 +195,14 @@ func TestSetupInUserNamespace(t *testing.T) {
 	assert.Equal(t, "ERR EROFS", res["write /proc/sys/kernel/hostname"])
 	assert.Equal(t, `""`, res["read /proc/keys"])
 	assert.Empty(t, res["ls /sys/firmware"])
+	// Recent kernels mount an existing cgroup v1 hierarchy in a user
+	// namespace; older ones refuse, and an empty directory stands in.
+	assert.Equal(t, "tmpfs ro", res["statfs /sys/fs/cgroup"])
+	if mem := res["statfs /sys/fs/cgroup/memory"]; mem == "cgroup ro" {
+		assert.Contains(t, res["ls /sys/fs/cgroup/memory"], "tasks")
+	} else {
+		assert.Equal(t, "tmpfs ro", mem)
+		assert.Empty(t, res["ls /sys/fs/cgroup/memory"])
+	}
+	assert.Equal(t, "cgroup2 ro", res["statfs /sys/fs/cgroup/unified"])
 }
