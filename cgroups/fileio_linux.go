@@ -18,15 +18,16 @@ import (
 type cfile struct {
 	path  string
 	cpath *byte
+	short bool // a short read is the end of the file (cgroupfs)
 }
 
-func newCFile(dir, name string) cfile {
+func newCFile(dir, name string, fake bool) cfile {
 	p := filepath.Join(dir, name)
 	cp, err := unix.BytePtrFromString(p)
 	if err != nil { // a NUL byte: groupPath rejects it, so only a bad root gets here
 		return cfile{path: p}
 	}
-	return cfile{path: p, cpath: cp}
+	return cfile{path: p, cpath: cp, short: !fake}
 }
 
 // read reads the whole file into buf, growing it when the file is larger.
@@ -64,6 +65,12 @@ func (f cfile) read(buf []byte) ([]byte, error) {
 			return buf[:n], nil
 		}
 		n += m
+		if n < len(buf) && f.short {
+			// cgroupfs files are seq_files, which fill the caller's buffer
+			// until the end: a short read is the end, and the read that
+			// would return 0 can be saved.
+			return buf[:n], nil
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"errors"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,9 +17,12 @@ type statReader struct {
 // about 2 KiB); larger files grow the buffer.
 const statsBufSize = 8 << 10
 
+var statsBufs = sync.Pool{New: func() any { return new([statsBufSize]byte) }}
+
 // readStats runs each reader with one buffer. Missing files are skipped.
 func readStats(readers []statReader, s *Stats) error {
-	var arr [statsBufSize]byte
+	arr := statsBufs.Get().(*[statsBufSize]byte)
+	defer statsBufs.Put(arr)
 	buf := arr[:]
 	var errs []error
 	for _, r := range readers {

@@ -4,11 +4,11 @@ import "time"
 
 // v1StatReaders lists the files v1 Stats reads, fifteen in all, skipping
 // controllers that are not mounted.
-func v1StatReaders(dirs map[string]string) []statReader {
+func v1StatReaders(dirs map[string]string, fake bool) []statReader {
 	var rs []statReader
 	add := func(ctrl, name string, parse func(string, []byte, *Stats) error) {
 		if dir, ok := dirs[ctrl]; ok {
-			rs = append(rs, statReader{newCFile(dir, name), parse})
+			rs = append(rs, statReader{newCFile(dir, name, fake), parse})
 		}
 	}
 	add("memory", "memory.usage_in_bytes", single(func(s *Stats, v uint64) { s.Memory.Usage = v }))

@@ -1,19 +1,19 @@
 package cgroups
 
 // v2StatReaders lists the files v2 Stats reads, eleven in all.
-func v2StatReaders(dir string) []statReader {
+func v2StatReaders(dir string, fake bool) []statReader {
 	return []statReader{
-		{newCFile(dir, "memory.current"), single(func(s *Stats, v uint64) { s.Memory.Usage = v })},
-		{newCFile(dir, "memory.peak"), single(func(s *Stats, v uint64) { s.Memory.MaxUsage = v })},
-		{newCFile(dir, "memory.max"), limit(func(s *Stats, v int64) { s.Memory.Limit = v })},
-		{newCFile(dir, "memory.swap.current"), single(func(s *Stats, v uint64) { s.Memory.SwapUsage = v })},
-		{newCFile(dir, "memory.swap.max"), limit(func(s *Stats, v int64) { s.Memory.SwapLimit = v })},
-		{newCFile(dir, "memory.stat"), func(f string, b []byte, s *Stats) error { return parseV2MemoryStat(f, b, &s.Memory) }},
-		{newCFile(dir, "memory.events"), parseV2MemoryEventsStats},
-		{newCFile(dir, "cpu.stat"), func(f string, b []byte, s *Stats) error { return parseV2CPUStat(f, b, &s.CPU) }},
-		{newCFile(dir, "pids.current"), single(func(s *Stats, v uint64) { s.Pids.Current = v })},
-		{newCFile(dir, "pids.max"), limit(func(s *Stats, v int64) { s.Pids.Limit = v })},
-		{newCFile(dir, "io.stat"), func(f string, b []byte, s *Stats) error { return parseV2IOStat(f, b, &s.IO) }},
+		{newCFile(dir, "memory.current", fake), single(func(s *Stats, v uint64) { s.Memory.Usage = v })},
+		{newCFile(dir, "memory.peak", fake), single(func(s *Stats, v uint64) { s.Memory.MaxUsage = v })},
+		{newCFile(dir, "memory.max", fake), limit(func(s *Stats, v int64) { s.Memory.Limit = v })},
+		{newCFile(dir, "memory.swap.current", fake), single(func(s *Stats, v uint64) { s.Memory.SwapUsage = v })},
+		{newCFile(dir, "memory.swap.max", fake), limit(func(s *Stats, v int64) { s.Memory.SwapLimit = v })},
+		{newCFile(dir, "memory.stat", fake), func(f string, b []byte, s *Stats) error { return parseV2MemoryStat(f, b, &s.Memory) }},
+		{newCFile(dir, "memory.events", fake), parseV2MemoryEventsStats},
+		{newCFile(dir, "cpu.stat", fake), func(f string, b []byte, s *Stats) error { return parseV2CPUStat(f, b, &s.CPU) }},
+		{newCFile(dir, "pids.current", fake), single(func(s *Stats, v uint64) { s.Pids.Current = v })},
+		{newCFile(dir, "pids.max", fake), limit(func(s *Stats, v int64) { s.Pids.Limit = v })},
+		{newCFile(dir, "io.stat", fake), func(f string, b []byte, s *Stats) error { return parseV2IOStat(f, b, &s.IO) }},
 	}
 }
 
