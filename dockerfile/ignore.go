@@ -109,7 +109,7 @@ func NewIgnoreMatcher(patterns []string) (*IgnoreMatcher, error) {
 			ip.exclusion, p = true, p[1:]
 			m.exclusions = true
 		}
-		if _, err := path.Match(p, "."); err != nil {
+		if _, err := filepath.Match(p, "."); err != nil {
 			return nil, fmt.Errorf("ignore pattern %q: %w", p, filepath.ErrBadPattern)
 		}
 		ip.text = p
@@ -127,7 +127,7 @@ func (p *ignorePattern) compile() error {
 	var re strings.Builder
 	re.WriteByte('^')
 	kind := matchExact
-	s := p.text
+	s := validUTF8Runes(p.text) // text/scanner reads invalid bytes as U+FFFD
 	for i, tok := 0, 0; i < len(s); tok++ {
 		c := s[i]
 		i++
@@ -157,7 +157,9 @@ func (p *ignorePattern) compile() error {
 		case c == '?':
 			re.WriteString("[^/]")
 			kind = matchRegexp
-		case strings.IndexByte(".+()|{}$", c) >= 0:
+		case strings.IndexByte(".+()$", c) >= 0:
+			// patternmatcher means to escape ".+()|{}$" too, but its
+			// bitmap drops '|', '{' and '}', which stay regexp syntax.
 			re.WriteByte('\\')
 			re.WriteByte(c)
 		case c == '\\':
@@ -216,7 +218,7 @@ func (m *IgnoreMatcher) Matches(file string) bool {
 	if m == nil {
 		return false
 	}
-	file = path.Clean(strings.TrimPrefix(file, "/"))
+	file = path.Clean(file)
 	if file == "." {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/berthlabs/berth/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
 )
 
 // corpus returns the Dockerfiles of BuildKit's parser corpus.
@@ -115,4 +116,31 @@ func envSlice(m map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
+}
+
+// FuzzIgnoreDifferential checks the .dockerignore matcher against
+// moby/patternmatcher, which BuildKit uses.
+func FuzzIgnoreDifferential(f *testing.F) {
+	f.Add("**/*.go\n!main.go", "a/main.go")
+	f.Add("dir/**\n!dir/keep", "dir/keep/x")
+	f.Add("[a-c]?\n", "b1")
+	f.Fuzz(func(t *testing.T, patterns, file string) {
+		pats := strings.Split(patterns, "\n")
+		want, wantErr := patternmatcher.MatchesOrParentMatches(file, pats)
+		m, err := dockerfile.NewIgnoreMatcher(pats)
+		if err != nil {
+			if wantErr == nil {
+				if pm, _ := patternmatcher.New(pats); pm != nil {
+					t.Fatalf("patterns %q: berth error %v, patternmatcher none", pats, err)
+				}
+			}
+			return
+		}
+		if wantErr != nil {
+			return // patternmatcher reports some bad patterns only when it reaches them
+		}
+		if got := m.Matches(file); got != want {
+			t.Fatalf("patterns %q, file %q: patternmatcher %v, berth %v", pats, file, want, got)
+		}
+	})
 }
