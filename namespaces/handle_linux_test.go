@@ -2,6 +2,7 @@ package namespaces_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -198,4 +199,20 @@ func TestWriteIDMaps(t *testing.T) {
 	err := namespaces.WriteIDMaps(again.cmd.Process.Pid, uids, nil)
 	assert.ErrorIs(t, err, fs.ErrPermission, "a map can be written once")
 	again.release(t)
+}
+
+// TestWriteIDMapsOwnID is the unprivileged half of TestWriteIDMaps: it
+// maps the caller's own IDs the way an unprivileged caller must, by direct
+// writes after denying setgroups, on a real user namespace.
+func TestWriteIDMapsOwnID(t *testing.T) {
+	testutil.RequireFeature(t, "userns")
+	child := startHold(t, namespaces.User, nil, "uid_map", "gid_map", "setgroups")
+	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
+	err := namespaces.WriteIDMapsUnprivileged(child.cmd.Process.Pid,
+		[]namespaces.IDMap{{ContainerID: 0, HostID: uid, Size: 1}}, []namespaces.IDMap{{ContainerID: 0, HostID: gid, Size: 1}})
+	require.NoError(t, err)
+	out := child.release(t)
+	assert.Regexp(t, fmt.Sprintf(`uid_map: +0 +%d +1\n`, uid), out)
+	assert.Regexp(t, fmt.Sprintf(`gid_map: +0 +%d +1\n`, gid), out)
+	assert.Contains(t, out, "setgroups: deny")
 }
