@@ -64,12 +64,21 @@ func snapFDs() ([]string, error) {
 		if err != nil {
 			continue // the directory fd ReadDir used, already closed
 		}
-		if strings.HasPrefix(target, "anon_inode:[eventpoll]") || strings.HasPrefix(target, "anon_inode:[eventfd]") {
+		if runtimeFD(target) {
 			continue
 		}
 		out = append(out, e.Name()+" "+target)
 	}
 	return out, nil
+}
+
+// runtimeFD reports whether an fd target is one the process keeps for its
+// whole life by design: the Go runtime's poller, and the sealed copy of the
+// binary that namespaces.Command makes once and reuses.
+func runtimeFD(target string) bool {
+	return strings.HasPrefix(target, "anon_inode:[eventpoll]") ||
+		strings.HasPrefix(target, "anon_inode:[eventfd]") ||
+		strings.HasPrefix(target, "/memfd:berth-init")
 }
 
 // snapCgroups lists directories with "berth" in their name, at most four
