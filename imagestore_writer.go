@@ -1,0 +1,122 @@
+package berth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berthlabs/berth/layers"
+)
+
+// ImageWriter adds images to an [ImageStore]: write the layers, then the
+// config and manifest with [ImageWriter.WriteImage], which registers the
+// image (without a name), then name it with [ImageStore.Tag]. While the
+// writer is open it holds the store's lock shared, so that [ImageStore.GC]
+// and [ImageStore.Remove] cannot delete blobs written but not yet part of
+// a registered image; close it promptly. An ImageWriter is safe for
+// concurrent use; several writers may be open at once.
+type ImageWriter struct {
+	s    *ImageStore
+	mu   sync.Mutex
+	lock *storeLock
+}
+
+// NewWriter opens a writer, waiting while a GC or Remove holds the store
+// (or until ctx is done). The caller must Close it.
+func (s *ImageStore) NewWriter(ctx context.Context) (*ImageWriter, error) {
+	lock, err := s.lockStore(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("opening image writer: %w", err)
+	}
+	return &ImageWriter{s: s, lock: lock}, nil
+}
+
+var errWriterClosed = errors.New("image writer is closed")
+
+func (w *ImageWriter) check() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lock == nil {
+		return errWriterClosed
+	}
+	return nil
+}
+
+// Close releases the store lock. Blobs written but not part of an image
+// written with WriteImage become garbage for the next GC. Closing twice
+// is not an error.
+func (w *ImageWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lock == nil {
+		return nil
+	}
+	err := w.lock.unlock()
+	w.lock = nil
+	return err
+}
+
+// WriteBlob stores the blob read from r, verified against want (see
+// [layers.Layout.Ingest]), and returns its descriptor.
+func (w *ImageWriter) WriteBlob(ctx context.Context, r io.Reader, want ocispec.Descriptor) (ocispec.Descriptor, error) {
+	if err := w.check(); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("writing blob: %w", err)
+	}
+	return w.s.layout.Ingest(ctx, r, want)
+}
+
+// WriteLayer stores the uncompressed layer tar read from r, compressed
+// with c, and returns its descriptor and diffID (see [layers.PutLayer]).
+func (w *ImageWriter) WriteLayer(ctx context.Context, r io.Reader, c layers.Compression) (ocispec.Descriptor, digest.Digest, error) {
+	if err := w.check(); err != nil {
+		return ocispec.Descriptor{}, "", fmt.Errorf("writing layer: %w", err)
+	}
+	return layers.PutLayer(ctx, w.s.layout, r, c)
+}
+
+// WriteImage writes config and an OCI manifest over layerDescs (blobs
+// already in the store, bottom first; config.RootFS.DiffIDs must list
+// their diffIDs) and registers the image in the store without a name,
+// unless it is there already. An empty RootFS.Type is set to "layers".
+// Name the image with Tag(ctx, img.Digest().String(), name).
+func (w *ImageWriter) WriteImage(ctx context.Context, config ocispec.Image, layerDescs []ocispec.Descriptor, annotations map[string]string) (*Image, error) {
+	if err := w.check(); err != nil {
+		return nil, fmt.Errorf("writing image: %w", err)
+	}
+	for _, l := range layerDescs {
+		if _, err := w.s.layout.Stat(ctx, l.Digest); err != nil {
+			return nil, fmt.Errorf("writing image: layer %s: %w", l.Digest, err)
+		}
+	}
+	desc, err := layers.PutImage(ctx, w.s.layout, config, layerDescs, annotations)
+	if err != nil {
+		return nil, err
+	}
+	img, err := LoadImage(ctx, w.s.layout, desc)
+	if err != nil {
+		return nil, fmt.Errorf("writing image: %w", err)
+	}
+	if err := w.s.register(ctx, desc, nil); err != nil {
+		return nil, fmt.Errorf("writing image: %w", err)
+	}
+	return img, nil
+}
+
+// register records desc in the index under names (normalised already),
+// or without a name if names is empty and the index lacks it.
+func (s *ImageStore) register(ctx context.Context, desc ocispec.Descriptor, names []string) error {
+	return s.layout.UpdateIndex(ctx, func(idx *ocispec.Index) error {
+		if len(names) == 0 {
+			addNameless(idx, desc)
+		}
+		for _, n := range names {
+			setName(idx, n, desc)
+		}
+		return nil
+	})
+}
