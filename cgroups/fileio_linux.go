@@ -30,24 +30,30 @@ func newCFile(dir, name string, fake bool) cfile {
 	return cfile{path: p, cpath: cp, short: !fake}
 }
 
-// read reads the whole file into buf, growing it when the file is larger.
-// A missing file returns unix.ENOENT unwrapped (no allocation); other
-// failures are *fs.PathError.
-func (f cfile) read(buf []byte) ([]byte, error) {
+// open opens the file for reading. A missing file returns unix.ENOENT
+// unwrapped (no allocation); other failures are *fs.PathError.
+func (f cfile) open() (int, error) {
 	if f.cpath == nil {
-		return nil, &fs.PathError{Op: "open", Path: f.path, Err: unix.EINVAL}
+		return -1, &fs.PathError{Op: "open", Path: f.path, Err: unix.EINVAL}
 	}
 	fd, err := openRead(f.cpath)
 	for err == unix.EINTR {
 		fd, err = openRead(f.cpath)
 	}
-	if err == unix.ENOENT {
-		return nil, unix.ENOENT
+	switch {
+	case err == unix.ENOENT:
+		return -1, unix.ENOENT
+	case err != nil:
+		return -1, &fs.PathError{Op: "open", Path: f.path, Err: err}
 	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: f.path, Err: err}
-	}
-	defer unix.Close(fd)
+	return fd, nil
+}
+
+// readAt reads the whole file from offset 0 through fd into buf, growing
+// it when the file is larger. Reading a cgroup file at offset 0 makes the
+// kernel render it afresh, so an fd can be kept and read again. Errors
+// are the bare errno.
+func (f cfile) readAt(fd int, buf []byte) ([]byte, error) {
 	n := 0
 	for {
 		if n == len(buf) {
@@ -55,12 +61,12 @@ func (f cfile) read(buf []byte) ([]byte, error) {
 			copy(bigger, buf[:n])
 			buf = bigger
 		}
-		m, err := unix.Read(fd, buf[n:])
+		m, err := unix.Pread(fd, buf[n:], int64(n))
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err != nil:
-			return nil, &fs.PathError{Op: "read", Path: f.path, Err: err}
+			return nil, err
 		case m == 0:
 			return buf[:n], nil
 		}

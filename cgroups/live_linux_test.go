@@ -70,6 +70,7 @@ func liveGroup(t *testing.T, r *Resources) *Group {
 	})
 	g, err := New("g", r, WithParent(parent))
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, g.Close()) })
 	return g
 }
 
@@ -430,4 +431,29 @@ func TestLiveEventsEndWithGroup(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, g.Delete(t.Context(), nil))
 	requireClosed(t, events)
+}
+
+// TestLiveStatsAfterRecreate: Stats keeps files open; when the group is
+// deleted and made again at the same path, the same Group reads the new one.
+func TestLiveStatsAfterRecreate(t *testing.T) {
+	requireLive(t, "memory", "pids")
+	g := liveGroup(t, &Resources{Pids: &Pids{Max: new(int64(10))}})
+	s, err := g.Stats()
+	require.NoError(t, err)
+	require.Equal(t, int64(10), s.Pids.Limit)
+
+	other, err := Load(g.Path()) // delete through another Group: g's files stay open
+	require.NoError(t, err)
+	require.NoError(t, other.Delete(t.Context(), nil))
+	again, err := New(g.Path(), &Resources{Pids: &Pids{Max: new(int64(20))}})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, again.Close()) })
+	s, err = g.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, int64(20), s.Pids.Limit)
+
+	require.NoError(t, g.Close())
+	s, err = g.Stats()
+	require.NoError(t, err, "usable after Close")
+	assert.Equal(t, int64(20), s.Pids.Limit)
 }

@@ -127,8 +127,15 @@ func TestParseV2Files(t *testing.T) {
 
 func TestParseV1Files(t *testing.T) {
 	var m MemoryStats
-	require.NoError(t, parseV1MemoryStat("memory.stat", []byte("cache 1\nrss 2\ntotal_cache 8192\ntotal_rss 4096\ntotal_swap 12\n"), &m))
-	assert.Equal(t, MemoryStats{Anon: 4096, File: 8192, SwapUsage: 12}, m)
+	require.NoError(t, parseV1MemoryStat("memory.stat", []byte("cache 1\nrss 2\nhierarchical_memory_limit 33554432\nhierarchical_memsw_limit 50331648\ntotal_cache 8192\ntotal_rss 4096\ntotal_swap 12\n"), &m))
+	assert.Equal(t, MemoryStats{Limit: 32 << 20, SwapLimit: 16 << 20, Anon: 4096, File: 8192, SwapUsage: 12}, m)
+
+	var unlimited MemoryStats // no limit; no swap accounting (no memsw line)
+	require.NoError(t, parseV1MemoryStat("memory.stat", []byte("hierarchical_memory_limit 9223372036854771712\n"), &unlimited))
+	assert.Equal(t, MemoryStats{Limit: Unlimited, SwapLimit: Unlimited}, unlimited)
+	var noSwapAccounting MemoryStats
+	require.NoError(t, parseV1MemoryStat("memory.stat", []byte("hierarchical_memory_limit 4096\n"), &noSwapAccounting))
+	assert.Equal(t, MemoryStats{Limit: 4096, SwapLimit: Unlimited}, noSwapAccounting)
 
 	require.NoError(t, parseV1OOMControl("memory.oom_control", []byte("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), &m))
 	assert.Equal(t, uint64(3), m.OOMKill)

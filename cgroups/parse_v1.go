@@ -9,9 +9,14 @@ import (
 // userHZ is the tick of cpuacct.stat (USER_HZ, 100 on every Linux ABI).
 const userHZ = 100
 
-// parseV1MemoryStat reads a v1 memory.stat (hierarchical total_ values).
+// parseV1MemoryStat reads a v1 memory.stat: the hierarchical total_
+// values, and the effective limits (hierarchical_memory_limit, and
+// hierarchical_memsw_limit for memory plus swap, absent without swap
+// accounting).
 func parseV1MemoryStat(file string, data []byte, m *MemoryStats) error {
-	return eachKV(file, data, func(k []byte, v uint64) {
+	memsw := uint64(0)
+	m.Limit, m.SwapLimit = Unlimited, Unlimited
+	err := eachKV(file, data, func(k []byte, v uint64) {
 		switch string(k) {
 		case "total_rss":
 			m.Anon = v
@@ -19,8 +24,25 @@ func parseV1MemoryStat(file string, data []byte, m *MemoryStats) error {
 			m.File = v
 		case "total_swap":
 			m.SwapUsage = v
+		case "hierarchical_memory_limit":
+			m.Limit = v1Bytes(v)
+		case "hierarchical_memsw_limit":
+			memsw = v
 		}
 	})
+	if memsw != 0 && memsw < v1Unlimited && m.Limit != Unlimited {
+		m.SwapLimit = int64(memsw) - min(m.Limit, int64(memsw))
+	}
+	return err
+}
+
+// v1Bytes turns a v1 byte count into a limit: Unlimited when it is the
+// "no limit" value.
+func v1Bytes(v uint64) int64 {
+	if v >= v1Unlimited {
+		return Unlimited
+	}
+	return int64(v)
 }
 
 // parseV1OOMControl reads memory.oom_control: oom_kill_disable, under_oom

@@ -21,13 +21,16 @@ type MemoryStats struct {
 	// MaxUsage is the highest Usage seen (v2 memory.peak, kernel 5.19+;
 	// v1 memory.max_usage_in_bytes).
 	MaxUsage uint64
-	// Limit is the hard limit, or Unlimited.
+	// Limit is the hard limit, or Unlimited (v2 memory.max). v1 reports
+	// the effective limit, hierarchical_memory_limit in memory.stat: the
+	// group's own unless an ancestor's is lower.
 	Limit int64
 	// SwapUsage is the swap in use (v2 memory.swap.current, v1 total_swap in
 	// memory.stat).
 	SwapUsage uint64
-	// SwapLimit is the swap allowed on top of Limit, or Unlimited (v1:
-	// memory.memsw.limit_in_bytes minus Limit).
+	// SwapLimit is the swap allowed on top of Limit, or Unlimited (v2
+	// memory.swap.max; v1 hierarchical_memsw_limit minus Limit, Unlimited
+	// without swap accounting).
 	SwapLimit int64
 	// Anon is anonymous memory (v2 anon, v1 total_rss).
 	Anon uint64

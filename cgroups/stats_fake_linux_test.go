@@ -54,13 +54,11 @@ func TestV1FakeStats(t *testing.T) {
 	require.NoError(t, err)
 	at := func(ctrl string) string { return filepath.Join(root, ctrl, "berth/g") }
 	writeFiles(t, at("memory"), map[string]string{
-		"memory.usage_in_bytes":       "1048576\n",
-		"memory.max_usage_in_bytes":   "2097152\n",
-		"memory.limit_in_bytes":       "33554432\n",
-		"memory.memsw.limit_in_bytes": "33554432\n",
-		"memory.failcnt":              "9\n",
-		"memory.stat":                 "cache 1\nrss 2\ntotal_cache 262144\ntotal_rss 524288\ntotal_swap 0\n",
-		"memory.oom_control":          "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+		"memory.usage_in_bytes":     "1048576\n",
+		"memory.max_usage_in_bytes": "2097152\n",
+		"memory.failcnt":            "9\n",
+		"memory.stat":               v1MemoryStat("33554432"),
+		"memory.oom_control":        "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
 	})
 	writeFiles(t, at("cpu"), map[string]string{
 		"cpuacct.usage": "3000000\n",
@@ -83,7 +81,7 @@ func TestV1FakeStats(t *testing.T) {
 		IO:   IOStats{Devices: []IODeviceStats{{Major: 8, ReadBytes: 4096, ReadOps: 1}}},
 	}, s)
 
-	writeFiles(t, at("memory"), map[string]string{"memory.memsw.limit_in_bytes": "-1\n"})
+	writeFiles(t, at("memory"), map[string]string{"memory.stat": v1MemoryStat("9223372036854771712")})
 	s, err = g.Stats()
 	require.NoError(t, err)
 	assert.Equal(t, int64(Unlimited), s.Memory.SwapLimit)
@@ -94,6 +92,11 @@ func TestV1FakeStats(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, filepath.Join(at("pids"), "pids.current"), pe.File)
 	assert.Equal(t, 1, pe.Line)
+}
+
+func v1MemoryStat(memsw string) string {
+	return "cache 1\nrss 2\nhierarchical_memory_limit 33554432\nhierarchical_memsw_limit " + memsw +
+		"\ntotal_cache 262144\ntotal_rss 524288\ntotal_swap 0\n"
 }
 
 // TestStatsMissingFiles: a controller that is not enabled leaves zeros.

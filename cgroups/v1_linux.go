@@ -19,7 +19,7 @@ type v1 struct {
 	dirs      map[string]string // controller -> the group's directory
 	hier      []string          // the group's directories, one per hierarchy
 	w         writer
-	statFiles []statReader
+	statFiles *statSet
 }
 
 func newV1(l layout, p string) *v1 {
@@ -35,7 +35,7 @@ func newV1(l layout, p string) *v1 {
 			d.hier = append(d.hier, dir)
 		}
 	}
-	d.statFiles = v1StatReaders(d.dirs, l.fake)
+	d.statFiles = newStatSet(v1StatReaders(d.dirs, l.fake))
 	return d
 }
 

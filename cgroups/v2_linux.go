@@ -19,12 +19,12 @@ type v2 struct {
 	path      string // absolute cgroup path
 	dir       string // root + path
 	w         writer
-	statFiles []statReader
+	statFiles *statSet
 }
 
 func newV2(root, p string, fake bool) *v2 {
 	d := &v2{root: root, path: p, dir: filepath.Join(root, p), w: writer{fake: fake}}
-	d.statFiles = v2StatReaders(d.dir, fake)
+	d.statFiles = newStatSet(v2StatReaders(d.dir, fake))
 	return d
 }
 

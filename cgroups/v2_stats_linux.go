@@ -26,4 +26,6 @@ func parseV2MemoryEventsStats(file string, data []byte, s *Stats) error {
 	return nil
 }
 
-func (d *v2) stats(s *Stats) error { return readStats(d.statFiles, s) }
+func (d *v2) stats(s *Stats) error { return d.statFiles.read(s) }
+
+func (d *v2) close() error { return d.statFiles.close() }
