@@ -163,3 +163,7 @@ func lowerASCII(s string) string {
 	}
 	return s
 }
+
+// Dump prints the file's parse tree in BuildKit's format (see
+// [Syntax.Dump]).
+func (f *File) Dump() string { return f.Syntax.Dump() }

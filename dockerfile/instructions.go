@@ -70,7 +70,8 @@ type Run struct {
 	CommandLine
 	// Heredocs are the here-documents of the command.
 	Heredocs []Heredoc
-	// Mounts are the parsed --mount flags, in order.
+	// Mounts are the parsed --mount flags, in order (see [Mount.Type] for
+	// flags that use variables).
 	Mounts []*Mount
 	// Network is the --network value: "default", "none" or "host"; ""
 	// when absent (BuildKit then uses "default").

@@ -26,7 +26,9 @@ const (
 type Mount struct {
 	// Raw is the flag value as written.
 	Raw string
-	// Type is bind, cache, tmpfs, secret or ssh.
+	// Type is bind, cache, tmpfs, secret or ssh. It is "" in a Run from
+	// Parse when the flag uses variables: such a flag is parsed only once
+	// expanded, by [Scope.Apply]; until then only Raw is set.
 	Type MountType
 	// From is the stage or image the source comes from (bind, cache).
 	From string
