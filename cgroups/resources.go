@@ -102,6 +102,8 @@ type IO struct {
 //
 // [unix.Major]: https://pkg.go.dev/golang.org/x/sys/unix#Major
 type IOLimit struct {
+	// Major and Minor name the device (not a partition: the kernel
+	// throttles whole disks).
 	Major, Minor int64
 	// ReadBPS and WriteBPS are bytes per second.
 	ReadBPS, WriteBPS int64

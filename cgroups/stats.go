@@ -7,10 +7,14 @@ import "time"
 // enabled, a counter an older kernel lacks) is zero. Counters include the
 // group's descendants.
 type Stats struct {
+	// Memory is the memory controller's accounting.
 	Memory MemoryStats
-	CPU    CPUStats
-	Pids   PidsStats
-	IO     IOStats
+	// CPU is CPU time, from the cpu and cpuacct controllers on v1.
+	CPU CPUStats
+	// Pids is the pids controller's accounting.
+	Pids PidsStats
+	// IO is block I/O, from the io controller (blkio on v1).
+	IO IOStats
 }
 
 // MemoryStats is memory accounting, in bytes unless noted.
@@ -88,7 +92,12 @@ type IOStats struct {
 // IODeviceStats is one device's I/O (v2 io.stat; v1
 // blkio.throttle.io_service_bytes_recursive and io_serviced_recursive).
 type IODeviceStats struct {
-	Major, Minor          uint32
+	// Major and Minor name the device.
+	Major, Minor uint32
+	// ReadBytes and WriteBytes count bytes transferred (v2 rbytes and
+	// wbytes; v1 Read and Write in io_service_bytes_recursive).
 	ReadBytes, WriteBytes uint64
-	ReadOps, WriteOps     uint64
+	// ReadOps and WriteOps count operations (v2 rios and wios; v1 Read and
+	// Write in io_serviced_recursive).
+	ReadOps, WriteOps uint64
 }
