@@ -68,3 +68,49 @@ func Example() {
 	// memory: 1048576 limit: 268435456 cpu: 1.5ms
 	// deleted: true
 }
+
+// Example_v1 shows the translation to cgroup v1 on a fake legacy tree:
+// the same Resources land in each controller's hierarchy, in v1 units.
+func Example_v1() {
+	root, err := os.MkdirTemp("", "fake-cgroup-v1")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(root)
+	for _, c := range []string{"memory", "cpu", "pids"} {
+		os.MkdirAll(filepath.Join(root, c), 0o755)
+		os.WriteFile(filepath.Join(root, c, "cgroup.procs"), nil, 0o644)
+	}
+
+	g, err := cgroups.New("web", &cgroups.Resources{
+		Memory: &cgroups.Memory{Max: new(int64(256 << 20)), Swap: new(int64(64 << 20))},
+		CPU:    &cgroups.CPU{Weight: new(uint64(100)), Quota: new(int64(cgroups.Unlimited))},
+		Pids:   &cgroups.Pids{Max: new(int64(cgroups.Unlimited))},
+	}, cgroups.WithRoot(root))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(g.Mode(), g.Path())
+	for _, f := range []string{
+		"memory/berth/web/memory.limit_in_bytes",
+		"memory/berth/web/memory.memsw.limit_in_bytes",
+		"cpu/berth/web/cpu.shares",
+		"cpu/berth/web/cpu.cfs_quota_us",
+		"pids/berth/web/pids.max",
+	} {
+		b, _ := os.ReadFile(filepath.Join(root, f))
+		fmt.Printf("%s: %s\n", filepath.Base(f), b)
+	}
+
+	// Device rules need the v1 devices controller, which this tree lacks.
+	err = g.Set(&cgroups.Resources{Devices: []cgroups.DeviceRule{{Type: 'a'}}})
+	fmt.Println(errors.Is(err, errors.ErrUnsupported))
+	// Output:
+	// legacy /berth/web
+	// memory.limit_in_bytes: 268435456
+	// memory.memsw.limit_in_bytes: 335544320
+	// cpu.shares: 2597
+	// cpu.cfs_quota_us: -1
+	// pids.max: max
+	// true
+}
