@@ -283,7 +283,7 @@ func TestImageStoreGCWaitsForWriters(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.False(t, blobExists(t, s, d.Digest), "the layer no image used is collected")
 	assert.True(t, blobExists(t, s, img.Digest()), "the image written is registered and kept")
-	_, err = w.WriteBlob(t.Context(), strings.NewReader("x"), ocispec.Descriptor{})
+	_, err = w.Ingest(t.Context(), strings.NewReader("x"), ocispec.Descriptor{})
 	assert.Error(t, err, "a closed writer writes nothing")
 }
 

@@ -61,9 +61,10 @@ func (w *ImageWriter) Close() error {
 	return err
 }
 
-// WriteBlob stores the blob read from r, verified against want (see
-// [layers.Layout.Ingest]), and returns its descriptor.
-func (w *ImageWriter) WriteBlob(ctx context.Context, r io.Reader, want ocispec.Descriptor) (ocispec.Descriptor, error) {
+// Ingest stores the blob read from r, verified against want (see
+// [layers.Layout.Ingest]), and returns its descriptor, so that an
+// ImageWriter is a [layers.Ingester] (for [layers.PutJSON] and the like).
+func (w *ImageWriter) Ingest(ctx context.Context, r io.Reader, want ocispec.Descriptor) (ocispec.Descriptor, error) {
 	if err := w.check(); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("writing blob: %w", err)
 	}
