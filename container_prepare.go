@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ func (c *Container) validate() error {
 	}
 	if c.UserNS != nil && (len(c.UserNS.UIDs) == 0 || len(c.UserNS.GIDs) == 0) {
 		return &InitError{Stage: initproto.StageConfig, Err: fmt.Errorf("UserNS needs uid and gid maps: %w", fs.ErrInvalid)}
+	}
+	if c.UserNS != nil && os.Geteuid() != 0 {
+		return &InitError{Stage: initproto.StageConfig, Err: fmt.Errorf("a user namespace without root (rootless): %w", errors.ErrUnsupported)}
 	}
 	if c.Dir != "" && !strings.HasPrefix(c.Dir, "/") {
 		return &InitError{Stage: initproto.StageCwd, Err: fmt.Errorf("working directory %q is not absolute: %w", c.Dir, fs.ErrInvalid)}

@@ -146,7 +146,8 @@ func (s *starting) spawn(ctx context.Context) (retErr error) {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	s.conn = conn
-	cmd, err := startInit(ctx, kinds, io, append([]*os.File{childSock}, s.c.ExtraFiles...))
+	cmd, err := startEntrypoint(ctx, initEntrypoint, kinds, io, append([]*os.File{childSock}, s.c.ExtraFiles...),
+		entryOptions{pdeathsig: syscall.SIGKILL, userns: s.st.UserNS})
 	if err != nil {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
@@ -159,11 +160,6 @@ func (s *starting) spawn(ctx context.Context) (retErr error) {
 	if err := s.store.update(s.st); err != nil {
 		return err
 	}
-	if s.st.UserNS != nil {
-		if err := namespaces.WriteIDMaps(s.st.PID, s.st.UserNS.UIDs, s.st.UserNS.GIDs); err != nil {
-			return &InitError{Stage: initproto.StageIDMap, Err: err}
-		}
-	}
 	return nil
 }
 
@@ -172,14 +168,22 @@ type execCmd struct {
 	proc *procHandle
 }
 
-// startInit starts the berth-init entrypoint with its stdio and extra
-// files, in a new session, with an empty environment.
-func startInit(ctx context.Context, kinds namespaces.Kind, io *stdio, extra []*os.File) (*execCmd, error) {
-	return startEntrypoint(ctx, initEntrypoint, kinds, io, extra, nil)
+// entryOptions are the settings of a re-executed entrypoint.
+type entryOptions struct {
+	// pdeathsig kills the process when the starting thread ends; 0: none.
+	pdeathsig syscall.Signal
+	// userns, when set, has os/exec write the ID maps
+	// before the child execs, so that the init starts as root of its user
+	// namespace with full capabilities there. (Maps written after execve
+	// would find it already stripped of them.)
+	userns *UserNS
 }
 
-func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *stdio, extra []*os.File, args []string) (*execCmd, error) {
-	cmd, err := namespaces.Command(context.Background(), name, kinds, args...)
+// startEntrypoint starts a re-executed entrypoint with its stdio and extra
+// files, in a new session, with an empty environment and "/" as working
+// directory.
+func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *stdio, extra []*os.File, opts entryOptions) (*execCmd, error) {
+	cmd, err := namespaces.Command(context.Background(), name, kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +194,17 @@ func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *
 	pidfd := -1
 	cmd.SysProcAttr.Setsid = true
 	cmd.SysProcAttr.PidFD = &pidfd
+	cmd.SysProcAttr.Pdeathsig = opts.pdeathsig
+	if opts.userns != nil {
+		cmd.SysProcAttr.UidMappings = sysIDMaps(opts.userns.UIDs)
+		cmd.SysProcAttr.GidMappings = sysIDMaps(opts.userns.GIDs)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+	}
+	if opts.userns != nil {
+		// Become root of the new user namespace before execve, or the
+		// init runs as the overflow ID without capabilities.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -353,4 +368,12 @@ func pollable(f *os.File) (*os.File, error) {
 		return nil, &os.PathError{Op: "fcntl O_NONBLOCK", Path: f.Name(), Err: err}
 	}
 	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+func sysIDMaps(ms []namespaces.IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(ms))
+	for i, m := range ms {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
+	}
+	return out
 }

@@ -169,12 +169,17 @@ func execStart(ctx context.Context, st *State, p *Process, joined []*namespaces.
 		extra = append(extra, h.File())
 	}
 	cmd, err := inPIDNamespace(pidns, func() (*execCmd, error) {
-		return startEntrypoint(ctx, execEntrypoint, 0, io, extra, nil)
+		// No parent-death signal: os/exec kills a child whose getppid()
+		// differs from its parent's PID right after fork, and in another
+		// PID namespace getppid() is 0. Like docker exec, the process
+		// outlives its caller; it dies with the container.
+		return startEntrypoint(ctx, execEntrypoint, 0, io, extra, entryOptions{})
 	})
 	if err != nil {
 		return nil, &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	s.proc = cmd.proc
+	childSock.Close() // so that the helper's exec shows as end of stream
 	io.closeChildEnds()
 	return s.execHandshake(ctx, execConfig(st, p, joined), p)
 }
