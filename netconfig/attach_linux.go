@@ -109,36 +109,28 @@ func (u undoStack) run() error {
 
 // attachInterfaces does the interface part of Attach, recording in cfg
 // what it leased and pushing on undo how to take back each lease and link.
+// The IPAM leases are taken while the veth pairs are being created, since
+// neither needs the other.
 func attachInterfaces(ctx context.Context, hh, ch *Handle, cfg *Config, undo *undoStack) error {
-	// Loopback is always interface 1 of a network namespace.
-	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
-	if err := ch.nl.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("setting loopback up: %w", err)
+	leases := make(chan leaseResult, 1)
+	go func() { leases <- allocateAll(ctx, cfg) }()
+	err := createLinks(ctx, hh, ch, cfg, undo)
+	res := <-leases // always wait, to undo the leases if needed
+	for _, l := range res.leases {
+		undo.push(func() error { return res.ipam.Release(context.WithoutCancel(ctx), l.Pool, l.Owner) })
 	}
-	var m *IPAM
-	var err error
-	for i := range cfg.Interfaces {
-		if err := context.Cause(ctx); err != nil {
-			return err
+	if err = errors.Join(err, res.err); err != nil {
+		return err
+	}
+	for i, l := range res.leases {
+		ifc := &cfg.Interfaces[res.index[i]]
+		ifc.Addresses = append(ifc.Addresses, l.Addresses...)
+		if len(ifc.Gateways) == 0 {
+			ifc.Gateways = l.Gateways
 		}
-		ifc := &cfg.Interfaces[i]
-		if ifc.Pool != "" {
-			if m == nil {
-				if m, err = NewIPAM(cfg.IPAM); err != nil {
-					return err
-				}
-			}
-			l, err := m.Allocate(ctx, ifc.Pool, cfg.ID)
-			if err != nil {
-				return fmt.Errorf("interface %s: %w", ifc.Name, err)
-			}
-			undo.push(func() error { return m.Release(context.WithoutCancel(ctx), l.Pool, l.Owner) })
-			ifc.Addresses = append(ifc.Addresses, l.Addresses...)
-			if len(ifc.Gateways) == 0 {
-				ifc.Gateways = l.Gateways
-			}
-		}
-		if err := attachInterface(hh, ch, *ifc, i == 0, undo); err != nil {
+	}
+	for i, ifc := range cfg.Interfaces {
+		if err := configureEnd(ch, ifc, i == 0); err != nil {
 			return fmt.Errorf("interface %s: %w", ifc.Name, err)
 		}
 	}
@@ -153,8 +145,58 @@ func attachInterfaces(ctx context.Context, hh, ch *Handle, cfg *Config, undo *un
 	return nil
 }
 
-// attachInterface creates one veth pair and configures its container end.
-func attachInterface(hh, ch *Handle, ifc Interface, first bool, undo *undoStack) error {
+// leaseResult is what allocateAll leased: leases[i] belongs to interface
+// index[i].
+type leaseResult struct {
+	ipam   *IPAM
+	leases []Lease
+	index  []int
+	err    error
+}
+
+// allocateAll takes a lease for each interface with a pool, stopping at
+// the first failure; the result holds the leases taken so far.
+func allocateAll(ctx context.Context, cfg *Config) (res leaseResult) {
+	for i, ifc := range cfg.Interfaces {
+		if ifc.Pool == "" {
+			continue
+		}
+		if res.ipam == nil {
+			if res.ipam, res.err = NewIPAM(cfg.IPAM); res.err != nil {
+				return res
+			}
+		}
+		l, err := res.ipam.Allocate(ctx, ifc.Pool, cfg.ID)
+		if err != nil {
+			res.err = fmt.Errorf("interface %s: %w", ifc.Name, err)
+			return res
+		}
+		res.leases, res.index = append(res.leases, l), append(res.index, i)
+	}
+	return res
+}
+
+// createLinks brings loopback up and creates the veth pairs.
+func createLinks(ctx context.Context, hh, ch *Handle, cfg *Config, undo *undoStack) error {
+	// Loopback is always interface 1 of a network namespace.
+	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
+	if err := ch.nl.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("setting loopback up: %w", err)
+	}
+	for _, ifc := range cfg.Interfaces {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		if err := createPair(hh, ch, ifc); err != nil {
+			return fmt.Errorf("interface %s: %w", ifc.Name, err)
+		}
+		undo.push(func() error { return hh.DelLink(ifc.HostName) })
+	}
+	return nil
+}
+
+// createPair creates one veth pair, the host end up and in the bridge.
+func createPair(hh, ch *Handle, ifc Interface) error {
 	mtu, master := ifc.MTU, 0
 	if ifc.Bridge != "" {
 		br, err := hh.link(ifc.Bridge)
@@ -168,10 +210,12 @@ func attachInterface(hh, ch *Handle, ifc Interface, first bool, undo *undoStack)
 	}
 	_, err := hh.addVeth(Veth{Name: ifc.HostName, PeerName: ifc.Name, PeerNS: ch.ns,
 		MTU: mtu, PeerMAC: ifc.MAC, Master: ifc.Bridge, Up: true}, master)
-	if err != nil {
-		return err
-	}
-	undo.push(func() error { return hh.DelLink(ifc.HostName) })
+	return err
+}
+
+// configureEnd adds the container end's addresses, brings it up and, on
+// the first interface, adds the default routes.
+func configureEnd(ch *Handle, ifc Interface, first bool) error {
 	l, err := ch.nl.LinkByName(ifc.Name)
 	if err != nil {
 		return fmt.Errorf("finding %q in the container: %w", ifc.Name, linkErr(err))
