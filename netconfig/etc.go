@@ -42,7 +42,12 @@ type Host struct {
 // Files are the contents of a container's /etc/hosts, /etc/resolv.conf
 // and /etc/hostname, ready to be written into its root filesystem.
 type Files struct {
-	Hosts, ResolvConf, Hostname []byte
+	// Hosts is the content of /etc/hosts.
+	Hosts []byte
+	// ResolvConf is the content of /etc/resolv.conf.
+	ResolvConf []byte
+	// Hostname is the content of /etc/hostname.
+	Hostname []byte
 }
 
 // defaultServers are the name servers used when neither the Config nor the

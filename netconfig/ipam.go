@@ -89,10 +89,11 @@ type Lease struct {
 	Addresses []netip.Prefix `json:"addresses"`
 	// Gateways are the subnets' gateways, in the same order.
 	Gateways []netip.Addr `json:"gateways"`
-	// PID is the process that took the lease and PIDStart its start time
-	// in clock ticks since boot (zero where unknown): together they tell
-	// whether the process is still alive.
-	PID      int    `json:"pid"`
+	// PID is the process that took the lease.
+	PID int `json:"pid"`
+	// PIDStart is that process's start time in clock ticks since boot,
+	// zero where unknown; with PID it tells whether the process still runs
+	// or its PID was reused.
 	PIDStart uint64 `json:"pidStart,omitempty"`
 	// Created is when the lease was taken.
 	Created time.Time `json:"created"`

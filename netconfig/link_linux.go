@@ -167,8 +167,10 @@ func linkErr(err error) error {
 // errNoDevice is "no such device", matching fs.ErrNotExist.
 type errNoDevice struct{}
 
+// Error returns "no such device".
 func (errNoDevice) Error() string { return "no such device" }
 
+// Is matches fs.ErrNotExist and unix.ENODEV.
 func (errNoDevice) Is(target error) bool { return target == fs.ErrNotExist || target == unix.ENODEV }
 
 func linkFromNetlink(l netlink.Link) Link {

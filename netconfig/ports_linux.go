@@ -149,6 +149,7 @@ func reserve(ns *os.File, proto string, host netip.AddrPort) (*reservation, erro
 	return r, nil
 }
 
+// Close releases the port.
 func (r *reservation) Close() error {
 	if r.fd < 0 {
 		return nil
