@@ -235,6 +235,51 @@ func TestHelperAllocate(t *testing.T) {
 	time.Sleep(time.Minute)
 }
 
+// TestHelperAllocateMany is not a test: run as a child process by
+// TestAllocateAcrossProcesses, it takes 25 leases and releases every
+// other one, racing its siblings for the pool's file lock.
+func TestHelperAllocateMany(t *testing.T) {
+	dir, me := os.Getenv("NETCONFIG_HELPER_IPAM_MANY"), os.Getenv("NETCONFIG_HELPER_ID")
+	if dir == "" {
+		t.Skip("helper process")
+	}
+	m, err := NewIPAM(dir)
+	require.NoError(t, err)
+	for i := range 25 {
+		owner := fmt.Sprintf("%s-%d", me, i)
+		_, err := m.Allocate(context.Background(), "net", owner)
+		require.NoError(t, err)
+		if i%2 == 1 {
+			require.NoError(t, m.Release(context.Background(), "net", owner))
+		}
+	}
+}
+
+func TestAllocateAcrossProcesses(t *testing.T) {
+	m := newTestIPAM(t)
+	mustPool(t, m, "net", "10.14.0.0/16", "fd00:14::/64")
+	var cmds []*exec.Cmd
+	for i := range 4 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAllocateMany$")
+		cmd.Env = append(os.Environ(), "NETCONFIG_HELPER_IPAM_MANY="+m.Dir(), fmt.Sprint("NETCONFIG_HELPER_ID=p", i))
+		require.NoError(t, cmd.Start())
+		cmds = append(cmds, cmd)
+	}
+	for _, cmd := range cmds {
+		require.NoError(t, cmd.Wait())
+	}
+	leases, err := m.Leases(t.Context(), "net")
+	require.NoError(t, err)
+	assert.Len(t, leases, 4*13, "no lease lost to a racing writer")
+	seen := map[netip.Prefix]string{}
+	for _, l := range leases {
+		for _, a := range l.Addresses {
+			require.NotContains(t, seen, a, "address %v handed to %s and %s", a, seen[a], l.Owner)
+			seen[a] = l.Owner
+		}
+	}
+}
+
 func TestReclaimKilledProcess(t *testing.T) {
 	m := newTestIPAM(t)
 	mustPool(t, m, "net", "10.8.0.0/30") // a single usable address
