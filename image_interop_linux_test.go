@@ -146,3 +146,9 @@ func TestInteropArchivesWrittenBySkopeoLoadHere(t *testing.T) {
 		})
 	}
 }
+
+func commandOutput(env []string, name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd.CombinedOutput()
+}
