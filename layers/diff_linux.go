@@ -33,15 +33,18 @@ type pendingDir struct {
 	written bool
 }
 
-// node is one path under a tree, with its lstat result.
+// node is one path under a tree, with its lstat result. fd, when not -1,
+// is an open descriptor of it (regular files and directories being
+// written) from which xattrs are read without another path lookup.
 type node struct {
 	rel string
 	abs string
 	st  unix.Stat_t
+	fd  int
 }
 
 func lstatNode(root, rel string) (node, error) {
-	n := node{rel: rel, abs: joinAbs(root, rel)}
+	n := node{rel: rel, abs: joinAbs(root, rel), fd: -1}
 	if err := unix.Lstat(n.abs, &n.st); err != nil {
 		return n, &fs.PathError{Op: "lstat", Path: n.abs, Err: err}
 	}
@@ -59,7 +62,11 @@ func (n *node) isDir() bool { return n.st.Mode&unix.S_IFMT == unix.S_IFDIR }
 
 func (d *differ) run() error {
 	if d.opts.OverlayUpper {
-		return d.overlayDir("")
+		fd, err := d.openUpper()
+		if err != nil {
+			return err
+		}
+		return d.overlayDir("", fd)
 	}
 	return d.compareDir("")
 }
@@ -271,8 +278,22 @@ func (d *differ) writeMarker(name string) error {
 }
 
 // writeHeader writes the tar entry of n and, for a regular file not yet
-// written under another name, its content.
+// written under another name, its content. A regular file is opened
+// first (relative to dirfd when it is not -1), so its xattrs and content
+// come from one descriptor.
 func (d *differ) writeHeader(n *node) error {
+	return d.writeHeaderAt(n, -1, "")
+}
+
+func (d *differ) writeHeaderAt(n *node, dirfd int, name string) error {
+	if n.st.Mode&unix.S_IFMT == unix.S_IFREG && n.fd < 0 {
+		fd, err := openNode(n, dirfd, name, unix.O_RDONLY)
+		if err != nil {
+			return err
+		}
+		n.fd = fd
+		defer func() { unix.Close(fd); n.fd = -1 }()
+	}
 	hdr, err := d.header(n)
 	if err != nil || hdr == nil {
 		return err
@@ -286,18 +307,26 @@ func (d *differ) writeHeader(n *node) error {
 	return d.copyContent(n, hdr.Size)
 }
 
-func (d *differ) copyContent(n *node, size int64) error {
-	fd, err := unix.Open(n.abs, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &fs.PathError{Op: "open", Path: n.abs, Err: err}
+// openNode opens n (relative to dirfd if it is not -1) without following
+// a symlink.
+func openNode(n *node, dirfd int, name string, flags int) (int, error) {
+	if dirfd < 0 {
+		dirfd, name = unix.AT_FDCWD, n.abs
 	}
-	defer unix.Close(fd)
+	fd, err := unix.Openat(dirfd, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: n.abs, Err: err}
+	}
+	return fd, nil
+}
+
+func (d *differ) copyContent(n *node, size int64) error {
 	for size > 0 {
 		b := d.buf
 		if int64(len(b)) > size {
 			b = b[:size]
 		}
-		m, err := unix.Read(fd, b)
+		m, err := unix.Read(n.fd, b)
 		if err == unix.EINTR {
 			continue
 		}
@@ -350,7 +379,13 @@ func (d *differ) header(n *node) (*tar.Header, error) {
 	default:
 		return nil, nil
 	}
-	xs, err := listXattrs(n.abs)
+	var xs map[string]string
+	var err error
+	if n.fd >= 0 {
+		xs, err = fdXattrs(n.fd, n.abs)
+	} else {
+		xs, err = listXattrs(n.abs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -367,38 +402,45 @@ func (d *differ) header(n *node) (*tar.Header, error) {
 // listXattrs reads the xattrs of a path (not following symlinks), except
 // the overlay ones.
 func listXattrs(p string) (map[string]string, error) {
-	var stack [1024]byte
-	n, err := unix.Llistxattr(p, stack[:])
-	if err == unix.ERANGE {
-		size, err2 := unix.Llistxattr(p, nil)
-		if err2 != nil {
-			return nil, &fs.PathError{Op: "llistxattr", Path: p, Err: err2}
-		}
-		big := make([]byte, size)
-		n, err = unix.Llistxattr(p, big)
-		return readXattrs(p, big[:max(n, 0)], err)
-	}
-	return readXattrs(p, stack[:max(n, 0)], err)
+	return readXattrs(p, func(b []byte) (int, error) { return unix.Llistxattr(p, b) },
+		func(k string, b []byte) (int, error) { return unix.Lgetxattr(p, k, b) })
 }
 
-func readXattrs(p string, names []byte, err error) (map[string]string, error) {
-	if err == unix.ENOTSUP || (err == nil && len(names) == 0) {
+// fdXattrs is listXattrs on an open descriptor; p is for errors.
+func fdXattrs(fd int, p string) (map[string]string, error) {
+	return readXattrs(p, func(b []byte) (int, error) { return unix.Flistxattr(fd, b) },
+		func(k string, b []byte) (int, error) { return unix.Fgetxattr(fd, k, b) })
+}
+
+func readXattrs(p string, list func([]byte) (int, error), get func(string, []byte) (int, error)) (map[string]string, error) {
+	var stack [1024]byte
+	names := stack[:]
+	n, err := list(names)
+	if err == unix.ERANGE {
+		size, err2 := list(nil)
+		if err2 != nil {
+			return nil, &fs.PathError{Op: "listxattr", Path: p, Err: err2}
+		}
+		names = make([]byte, size)
+		n, err = list(names)
+	}
+	if err == unix.ENOTSUP || (err == nil && n == 0) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "llistxattr", Path: p, Err: err}
+		return nil, &fs.PathError{Op: "listxattr", Path: p, Err: err}
 	}
 	out := map[string]string{}
-	for _, k := range strings.Split(string(names), "\x00") {
+	for _, k := range strings.Split(string(names[:n]), "\x00") {
 		if k == "" || strings.HasPrefix(k, "trusted.overlay.") || strings.HasPrefix(k, "user.overlay.") {
 			continue
 		}
-		v, err := getXattr(p, k)
+		v, err := getXattrWith(k, get)
 		if err == unix.ENODATA {
 			continue
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "lgetxattr " + k, Path: p, Err: err}
+			return nil, &fs.PathError{Op: "getxattr " + k, Path: p, Err: err}
 		}
 		out[k] = v
 	}
@@ -406,11 +448,15 @@ func readXattrs(p string, names []byte, err error) (map[string]string, error) {
 }
 
 func getXattr(p, k string) (string, error) {
+	return getXattrWith(k, func(k string, b []byte) (int, error) { return unix.Lgetxattr(p, k, b) })
+}
+
+func getXattrWith(k string, get func(string, []byte) (int, error)) (string, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Lgetxattr(p, k, buf)
+		n, err := get(k, buf)
 		if err == unix.ERANGE {
-			size, err := unix.Lgetxattr(p, k, nil)
+			size, err := get(k, nil)
 			if err != nil {
 				return "", err
 			}
@@ -483,16 +529,20 @@ func sameContent(a, b string) (bool, error) {
 	return bytes.Equal(da, db), nil
 }
 
-// overlayDir writes directory rel of an overlay upper dir: whiteout
-// devices become whiteouts, an opaque directory gets its marker.
-func (d *differ) overlayDir(rel string) error {
-	dir := joinAbs(d.upper, rel)
-	names, err := readNames(dir, false)
+// overlayDir writes directory rel of an overlay upper dir, open as dirfd
+// (which it closes): whiteout devices become whiteouts, an opaque
+// directory gets its marker. Children are looked up relative to dirfd.
+func (d *differ) overlayDir(rel string, dirfd int) error {
+	dir := os.NewFile(uintptr(dirfd), joinAbs(d.upper, rel))
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
 	if err != nil {
 		return err
 	}
 	if rel != "" {
-		if v, err := getXattr(dir, "trusted.overlay.opaque"); err == nil && v == "y" {
+		if v, err := getXattrWith("trusted.overlay.opaque", func(k string, b []byte) (int, error) {
+			return unix.Fgetxattr(dirfd, k, b)
+		}); err == nil && v == "y" {
 			if err := d.writeMarker(path.Join(rel, opaqueMarker)); err != nil {
 				return err
 			}
@@ -500,19 +550,28 @@ func (d *differ) overlayDir(rel string) error {
 	}
 	nodes := make([]node, 0, len(names))
 	for _, name := range names {
-		n, err := lstatNode(d.upper, path.Join(rel, name))
-		if err != nil {
-			return err
+		n := node{rel: path.Join(rel, name), abs: joinAbs(d.upper, path.Join(rel, name)), fd: -1}
+		if err := unix.Fstatat(dirfd, name, &n.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "lstat", Path: n.abs, Err: err}
 		}
 		nodes = append(nodes, n)
 	}
 	sort.Slice(nodes, func(a, b int) bool { return overlayOutName(&nodes[a]) < overlayOutName(&nodes[b]) })
 	for i := range nodes {
-		if err := d.overlayNode(&nodes[i]); err != nil {
+		if err := d.overlayNode(&nodes[i], dirfd); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// openUpper opens the top of the upper dir for overlayDir.
+func (d *differ) openUpper() (int, error) {
+	fd, err := unix.Open(d.upper, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: d.upper, Err: err}
+	}
+	return fd, nil
 }
 
 func isWhiteoutDevice(n *node) bool {
@@ -527,18 +586,25 @@ func overlayOutName(n *node) string {
 	return base
 }
 
-func (d *differ) overlayNode(n *node) error {
+func (d *differ) overlayNode(n *node, dirfd int) error {
 	if err := d.ctx.Err(); err != nil {
 		return err
 	}
 	if isWhiteoutDevice(n) {
 		return d.writeWhiteout(n.rel)
 	}
-	if err := d.writeHeader(n); err != nil {
+	_, base := splitName(n.rel)
+	if !n.isDir() {
+		return d.writeHeaderAt(n, dirfd, base)
+	}
+	fd, err := openNode(n, dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
 		return err
 	}
-	if n.isDir() {
-		return d.overlayDir(n.rel)
+	n.fd = fd
+	if err := d.writeHeader(n); err != nil {
+		unix.Close(fd)
+		return err
 	}
-	return nil
+	return d.overlayDir(n.rel, fd)
 }

@@ -18,14 +18,16 @@ type pipeline struct {
 	exit chan error // the goroutine's close error, once
 	cur  chunk
 	off  int
-	dgst digest.Digest // set once the goroutine has hashed everything
+	dgst digest.Digest // set once the whole stream is hashed
 	err  error         // sticky error seen by Read
+	h    digest.Digester
 }
 
 type chunk struct {
-	buf []byte
-	err error
-	sum digest.Digest // with err == io.EOF: the digest of the whole stream
+	buf    []byte
+	err    error
+	sum    digest.Digest // with err == io.EOF: the digest of the whole stream, if hashed
+	hashed bool          // the producer has hashed buf
 }
 
 const (
@@ -39,6 +41,7 @@ func startPipeline(r io.Reader, maxSize int64) *pipeline {
 		free: make(chan []byte, pipeChunks),
 		done: make(chan struct{}),
 		exit: make(chan error, 1),
+		h:    digest.SHA256.Digester(),
 	}
 	for range pipeChunks {
 		p.free <- make([]byte, pipeChunk)
@@ -48,12 +51,15 @@ func startPipeline(r io.Reader, maxSize int64) *pipeline {
 }
 
 func (p *pipeline) produce(r io.Reader, maxSize int64) {
-	dr, _, err := Decompress(r)
+	dr, c, err := Decompress(r)
 	if err != nil {
 		p.send(chunk{err: err})
 		p.exit <- nil
 		return
 	}
+	// Decompressing is the slow stage; then the extracting goroutine,
+	// which has time to spare, hashes. A plain stream is hashed here.
+	hashHere := c == Uncompressed
 	h := digest.SHA256.Digester()
 	var total int64
 	for {
@@ -65,15 +71,20 @@ func (p *pipeline) produce(r io.Reader, maxSize int64) {
 			return
 		}
 		n, err := fill(dr, buf)
-		h.Hash().Write(buf[:n])
+		if hashHere {
+			h.Hash().Write(buf[:n])
+		}
 		total += int64(n)
-		c := chunk{buf: buf[:n]}
+		c := chunk{buf: buf[:n], hashed: hashHere}
 		switch {
 		case maxSize > 0 && total > maxSize:
 			c.buf = c.buf[:int64(n)-(total-maxSize)]
 			c.err = fmt.Errorf("more than %d bytes uncompressed: %w", maxSize, ErrTooLarge)
 		case err == io.EOF:
-			c.err, c.sum = io.EOF, h.Digest()
+			c.err = io.EOF
+			if hashHere {
+				c.sum = h.Digest()
+			}
 		case err != nil:
 			c.err = err
 		}
@@ -108,8 +119,14 @@ func (p *pipeline) Read(b []byte) (int, error) {
 			continue
 		}
 		p.cur, p.off = <-p.full, 0
+		if !p.cur.hashed {
+			p.h.Hash().Write(p.cur.buf)
+		}
 		if p.cur.err == io.EOF {
 			p.dgst = p.cur.sum
+			if !p.cur.hashed {
+				p.dgst = p.h.Digest()
+			}
 		}
 	}
 	n := copy(b, p.cur.buf[p.off:])
