@@ -69,15 +69,23 @@ func startTCPProxy(ns *os.File, host, target netip.AddrPort) (*tcpProxy, error) 
 func (p *tcpProxy) addr() netip.AddrPort { return p.ln.Addr().(*net.TCPAddr).AddrPort() }
 
 func (p *tcpProxy) serve() {
+	backoff := 5 * time.Millisecond
 	for {
 		c, err := p.ln.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
+		if err != nil {
+			// EMFILE and the like: keep serving once resources free up.
+			select {
+			case <-p.done:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
 		if !p.track(c) {
 			c.Close()
 			return
