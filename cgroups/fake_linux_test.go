@@ -73,6 +73,13 @@ func TestProbeFakeTrees(t *testing.T) {
 	assert.Equal(t, Hybrid, probe(fakeV1(t, true)).mode)
 	assert.Equal(t, Unavailable, probe(t.TempDir()).mode)
 
+	noLinks := fakeV1(t, false) // a co-mount without the per-controller links
+	require.NoError(t, os.Remove(filepath.Join(noLinks, "cpu")))
+	require.NoError(t, os.Remove(filepath.Join(noLinks, "cpuacct")))
+	nl := probe(noLinks)
+	assert.Equal(t, filepath.Join(noLinks, "cpu,cpuacct"), nl.v1["cpu"])
+	assert.Equal(t, filepath.Join(noLinks, "cpu,cpuacct"), nl.v1["cpuacct"])
+
 	l := probe(fakeV1(t, false))
 	assert.True(t, l.fake)
 	assert.Equal(t, l.v1["cpu"], l.v1["cpuacct"], "co-mounted controllers share a hierarchy")

@@ -3,6 +3,8 @@ package cgroups
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -44,8 +46,8 @@ func probe(root string) layout {
 	}
 	l := layout{v1: map[string]string{}}
 	for _, c := range v1Controllers {
-		dir := filepath.Join(root, c)
-		if !exists(filepath.Join(dir, "cgroup.procs")) {
+		dir := v1Dir(root, c)
+		if dir == "" {
 			continue
 		}
 		if real, err := filepath.EvalSymlinks(dir); err == nil {
@@ -63,6 +65,25 @@ func probe(root string) layout {
 		l.mode = Legacy
 	}
 	return l
+}
+
+// v1Dir finds the hierarchy of controller c under root: root/c (systemd
+// links each co-mounted controller so), or a co-mount such as
+// root/cpu,cpuacct. It returns "" when there is none.
+func v1Dir(root, c string) string {
+	if dir := filepath.Join(root, c); exists(filepath.Join(dir, "cgroup.procs")) {
+		return dir
+	}
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if !strings.Contains(e.Name(), ",") || !slices.Contains(strings.Split(e.Name(), ","), c) {
+			continue
+		}
+		if dir := filepath.Join(root, e.Name()); exists(filepath.Join(dir, "cgroup.procs")) {
+			return dir
+		}
+	}
+	return ""
 }
 
 func exists(p string) bool {
