@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,11 @@ const dialTimeout = 5 * time.Second
 
 // udpIdle is how long a UDP flow without traffic keeps its socket.
 const udpIdle = 90 * time.Second
+
+// maxUDPFlows bounds the sockets one UDP proxy opens, so that datagrams
+// from many (possibly spoofed) sources cannot exhaust file descriptors;
+// datagrams of further sources are dropped until flows expire.
+const maxUDPFlows = 1024
 
 // publisher is a published port's live part in this process.
 type publisher interface {
@@ -228,6 +234,9 @@ func (p *udpProxy) flow(client netip.AddrPort) (*net.UDPConn, error) {
 	}
 	if c, ok := p.flows[client]; ok {
 		return c, nil
+	}
+	if len(p.flows) >= maxUDPFlows {
+		return nil, fmt.Errorf("%d UDP flows open: %w", len(p.flows), syscall.EAGAIN)
 	}
 	c, err := listenIn(p.ns, func() (*net.UDPConn, error) {
 		return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(p.target))
