@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/testutil"
 	"github.com/berthlabs/berth/layers"
 	lt "github.com/berthlabs/berth/layers/layertest"
 )
@@ -62,6 +63,7 @@ func killAndWait(t *testing.T, cmd *exec.Cmd) {
 }
 
 func TestIngestKilledHalfway(t *testing.T) {
+	testutil.CheckLeaks(t)
 	for _, named := range []bool{false, true} {
 		t.Run(fmt.Sprintf("named=%v", named), func(t *testing.T) {
 			dir := t.TempDir()
@@ -104,6 +106,7 @@ func TestIngestKilledHalfway(t *testing.T) {
 
 // A live writer's temp file survives another process's cleanup.
 func TestIngestCleanupSparesLiveWriter(t *testing.T) {
+	testutil.CheckLeaks(t)
 	dir := t.TempDir()
 	_, err := layers.NewLayout(t.Context(), dir)
 	require.NoError(t, err)
@@ -130,6 +133,7 @@ func TestIngestCleanupSparesLiveWriter(t *testing.T) {
 }
 
 func TestPrepareKilledHalfway(t *testing.T) {
+	testutil.CheckLeaks(t)
 	root := t.TempDir()
 	s, err := layers.NewCopy(root)
 	require.NoError(t, err)

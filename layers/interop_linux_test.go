@@ -28,6 +28,7 @@ func run(t *testing.T, name string, args ...string) []byte {
 }
 
 func TestInteropSkopeoReadsOurLayout(t *testing.T) {
+	testutil.CheckLeaks(t)
 	testutil.RequireFeature(t, "tool:skopeo")
 	dir := t.TempDir()
 	l, err := layers.NewLayout(t.Context(), dir)
@@ -69,6 +70,7 @@ func TestInteropSkopeoReadsOurLayout(t *testing.T) {
 }
 
 func TestInteropUmociUnpacksOurLayout(t *testing.T) {
+	testutil.CheckLeaks(t)
 	testutil.RequireFeature(t, "tool:umoci")
 	dir := t.TempDir()
 	l, err := layers.NewLayout(t.Context(), dir)
@@ -92,6 +94,7 @@ func TestInteropUmociUnpacksOurLayout(t *testing.T) {
 // blobs and apply its layers.
 func TestInteropReadUmociLayout(t *testing.T) {
 	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
 	testutil.RequireFeature(t, "tool:umoci")
 	work := t.TempDir()
 	dir := filepath.Join(work, "layout")

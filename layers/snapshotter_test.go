@@ -11,6 +11,7 @@ import (
 )
 
 func TestCopySnapshotterUnprivileged(t *testing.T) {
+	testutil.CheckLeaks(t)
 	lt.SnapshotterSuite(t, func(t *testing.T, root string) layers.Snapshotter {
 		s, err := layers.NewCopy(root)
 		require.NoError(t, err)
@@ -20,6 +21,7 @@ func TestCopySnapshotterUnprivileged(t *testing.T) {
 
 func TestCopySnapshotterPrivileged(t *testing.T) {
 	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
 	lt.SnapshotterSuite(t, func(t *testing.T, root string) layers.Snapshotter {
 		s, err := layers.NewCopy(root)
 		require.NoError(t, err)
@@ -29,6 +31,7 @@ func TestCopySnapshotterPrivileged(t *testing.T) {
 
 func TestOverlaySnapshotter(t *testing.T) {
 	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
 	testutil.RequireFeature(t, "overlay")
 	lt.SnapshotterSuite(t, func(t *testing.T, root string) layers.Snapshotter {
 		s, err := layers.NewOverlay(root)
