@@ -178,3 +178,28 @@ func TestPrepareKilledHalfway(t *testing.T) {
 	_, err = s.Prepare(t.Context(), "child", "base")
 	require.NoError(t, err, "the key of the dead prepare is free")
 }
+
+// Two processes writing the same blob both succeed and leave one copy.
+func TestIngestTwoProcessesSameBlob(t *testing.T) {
+	testutil.CheckLeaks(t)
+	dir := t.TempDir()
+	_, err := layers.NewLayout(t.Context(), dir)
+	require.NoError(t, err)
+	data := bytes.Repeat([]byte("same blob "), 1<<19)
+	want := digest.FromBytes(data)
+	var cmds []*exec.Cmd
+	for range 2 {
+		cmd := helperCmd(t, "ingest", "HELPER_DIR="+dir, "HELPER_DIGEST="+want.String(), fmt.Sprintf("HELPER_SIZE=%d", len(data)))
+		cmd.Stdin = bytes.NewReader(data)
+		require.NoError(t, cmd.Start())
+		cmds = append(cmds, cmd)
+	}
+	for _, cmd := range cmds {
+		require.NoError(t, cmd.Wait())
+	}
+	var blobs []layers.BlobInfo
+	require.NoError(t, layers.Layout(dir).Walk(t.Context(), func(b layers.BlobInfo) error { blobs = append(blobs, b); return nil }))
+	require.Len(t, blobs, 1)
+	assert.Equal(t, want, blobs[0].Digest)
+	assert.Equal(t, int64(len(data)), blobs[0].Size)
+}
