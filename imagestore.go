@@ -3,10 +3,12 @@ package berth
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,9 +69,10 @@ func WithImagePlatform(p ocispec.Platform) ImageStoreOption {
 const storeLockFile = ".berth-images.lock"
 
 // OpenImageStore opens the image store in dir, creating it (an empty OCI
-// image layout) if needed, and removing partial blobs left by writers
-// that crashed. An existing OCI image layout, for example one written by
-// skopeo, can be opened as a store.
+// image layout) if needed. An existing OCI image layout, for example one
+// written by skopeo, can be opened as a store; one of another layout
+// version wraps errors.ErrUnsupported. Blobs are written so that a crash
+// never leaves a visible partial blob.
 func OpenImageStore(ctx context.Context, dir string, opts ...ImageStoreOption) (*ImageStore, error) {
 	var cfg imageStoreConfig
 	for _, o := range opts {
@@ -83,11 +86,36 @@ func OpenImageStore(ctx context.Context, dir string, opts ...ImageStoreOption) (
 	if err != nil {
 		return nil, fmt.Errorf("opening image store %q: %w", dir, err)
 	}
-	l, err := layers.NewLayout(ctx, abs)
+	l, err := openLayout(ctx, abs)
 	if err != nil {
 		return nil, fmt.Errorf("opening image store: %w", err)
 	}
 	return &ImageStore{dir: abs, layout: l, platform: cfg.platform}, nil
+}
+
+// openLayout opens an existing layout as it is, and creates a missing
+// one with layers.NewLayout. An existing layout is not cleaned: the
+// cleaning NewLayout does can remove the temporary index file of a writer
+// in another process that has created it but not yet locked it.
+func openLayout(ctx context.Context, dir string) (layers.Layout, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ocispec.ImageLayoutFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return layers.NewLayout(ctx, dir)
+	}
+	if err != nil {
+		return "", err
+	}
+	var m ocispec.ImageLayout
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", fmt.Errorf("decoding %s of %q: %v: %w", ocispec.ImageLayoutFile, dir, err, fs.ErrInvalid)
+	}
+	if m.Version != ocispec.ImageLayoutVersion {
+		return "", fmt.Errorf("image layout %q version %q: %w", dir, m.Version, errors.ErrUnsupported)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageIndexFile)); err != nil {
+		return "", err
+	}
+	return layers.Layout(dir), ctx.Err()
 }
 
 // Dir returns the store's directory (absolute).
