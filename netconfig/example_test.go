@@ -108,3 +108,28 @@ func ExampleConfig_Validate() {
 	// true
 	// interface 1: interface name "a-name-too-long-for-linux" is 25 bytes, longer than the kernel's limit of 15: invalid argument
 }
+
+// Leases whose owner is gone are reclaimed. Here the owner check consults a
+// runtime's own list of live containers instead of process IDs.
+func ExampleIPAM_Reclaim() {
+	dir, _ := os.MkdirTemp("", "ipam")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	running := map[string]bool{"web-1": true}
+	ipam, _ := netconfig.NewIPAM(dir, netconfig.WithOwnerCheck(func(l netconfig.Lease) bool {
+		return running[l.Owner]
+	}))
+	_, _ = ipam.CreatePool(ctx, netconfig.Pool{Name: "default", Subnets: []netconfig.Subnet{
+		{Prefix: netip.MustParsePrefix("10.88.0.0/30")}, // a single usable address
+	}})
+	_, _ = ipam.Allocate(ctx, "default", "web-1")
+	_, err := ipam.Allocate(ctx, "default", "web-2")
+	fmt.Println("web-2:", errors.Is(err, netconfig.ErrExhausted))
+
+	delete(running, "web-1") // web-1 died without releasing its lease
+	l, err := ipam.Allocate(ctx, "default", "web-2")
+	fmt.Println("web-2:", l.Addresses, err)
+	// Output:
+	// web-2: true
+	// web-2: [10.88.0.2/30] <nil>
+}
