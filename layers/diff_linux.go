@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -399,77 +398,6 @@ func (d *differ) header(n *node) (*tar.Header, error) {
 	return hdr, nil
 }
 
-// listXattrs reads the xattrs of a path (not following symlinks), except
-// the overlay ones.
-func listXattrs(p string) (map[string]string, error) {
-	return readXattrs(p, func(b []byte) (int, error) { return unix.Llistxattr(p, b) },
-		func(k string, b []byte) (int, error) { return unix.Lgetxattr(p, k, b) })
-}
-
-// fdXattrs is listXattrs on an open descriptor; p is for errors.
-func fdXattrs(fd int, p string) (map[string]string, error) {
-	return readXattrs(p, func(b []byte) (int, error) { return unix.Flistxattr(fd, b) },
-		func(k string, b []byte) (int, error) { return unix.Fgetxattr(fd, k, b) })
-}
-
-func readXattrs(p string, list func([]byte) (int, error), get func(string, []byte) (int, error)) (map[string]string, error) {
-	var stack [1024]byte
-	names := stack[:]
-	n, err := list(names)
-	if err == unix.ERANGE {
-		size, err2 := list(nil)
-		if err2 != nil {
-			return nil, &fs.PathError{Op: "listxattr", Path: p, Err: err2}
-		}
-		names = make([]byte, size)
-		n, err = list(names)
-	}
-	if err == unix.ENOTSUP || (err == nil && n == 0) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "listxattr", Path: p, Err: err}
-	}
-	out := map[string]string{}
-	for _, k := range strings.Split(string(names[:n]), "\x00") {
-		if k == "" || strings.HasPrefix(k, "trusted.overlay.") || strings.HasPrefix(k, "user.overlay.") {
-			continue
-		}
-		v, err := getXattrWith(k, get)
-		if err == unix.ENODATA {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "getxattr " + k, Path: p, Err: err}
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
-func getXattr(p, k string) (string, error) {
-	return getXattrWith(k, func(k string, b []byte) (int, error) { return unix.Lgetxattr(p, k, b) })
-}
-
-func getXattrWith(k string, get func(string, []byte) (int, error)) (string, error) {
-	buf := make([]byte, 256)
-	for {
-		n, err := get(k, buf)
-		if err == unix.ERANGE {
-			size, err := get(k, nil)
-			if err != nil {
-				return "", err
-			}
-			buf = make([]byte, size)
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
-}
-
 // sameMeta compares what a layer records about a path, except content.
 func sameMeta(u, l *node) (bool, error) {
 	a, b := &u.st, &l.st
@@ -527,84 +455,4 @@ func sameContent(a, b string) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(da, db), nil
-}
-
-// overlayDir writes directory rel of an overlay upper dir, open as dirfd
-// (which it closes): whiteout devices become whiteouts, an opaque
-// directory gets its marker. Children are looked up relative to dirfd.
-func (d *differ) overlayDir(rel string, dirfd int) error {
-	dir := os.NewFile(uintptr(dirfd), joinAbs(d.upper, rel))
-	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
-	if err != nil {
-		return err
-	}
-	if rel != "" {
-		if v, err := getXattrWith("trusted.overlay.opaque", func(k string, b []byte) (int, error) {
-			return unix.Fgetxattr(dirfd, k, b)
-		}); err == nil && v == "y" {
-			if err := d.writeMarker(path.Join(rel, opaqueMarker)); err != nil {
-				return err
-			}
-		}
-	}
-	nodes := make([]node, 0, len(names))
-	for _, name := range names {
-		n := node{rel: path.Join(rel, name), abs: joinAbs(d.upper, path.Join(rel, name)), fd: -1}
-		if err := unix.Fstatat(dirfd, name, &n.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return &fs.PathError{Op: "lstat", Path: n.abs, Err: err}
-		}
-		nodes = append(nodes, n)
-	}
-	sort.Slice(nodes, func(a, b int) bool { return overlayOutName(&nodes[a]) < overlayOutName(&nodes[b]) })
-	for i := range nodes {
-		if err := d.overlayNode(&nodes[i], dirfd); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openUpper opens the top of the upper dir for overlayDir.
-func (d *differ) openUpper() (int, error) {
-	fd, err := unix.Open(d.upper, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, &fs.PathError{Op: "open", Path: d.upper, Err: err}
-	}
-	return fd, nil
-}
-
-func isWhiteoutDevice(n *node) bool {
-	return n.st.Mode&unix.S_IFMT == unix.S_IFCHR && n.st.Rdev == 0
-}
-
-func overlayOutName(n *node) string {
-	_, base := splitName(n.rel)
-	if isWhiteoutDevice(n) {
-		return whiteoutPrefix + base
-	}
-	return base
-}
-
-func (d *differ) overlayNode(n *node, dirfd int) error {
-	if err := d.ctx.Err(); err != nil {
-		return err
-	}
-	if isWhiteoutDevice(n) {
-		return d.writeWhiteout(n.rel)
-	}
-	_, base := splitName(n.rel)
-	if !n.isDir() {
-		return d.writeHeaderAt(n, dirfd, base)
-	}
-	fd, err := openNode(n, dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY)
-	if err != nil {
-		return err
-	}
-	n.fd = fd
-	if err := d.writeHeader(n); err != nil {
-		unix.Close(fd)
-		return err
-	}
-	return d.overlayDir(n.rel, fd)
 }

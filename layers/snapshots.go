@@ -59,20 +59,7 @@ func (e *engine) create(ctx context.Context, kind Kind, key, parent string, opts
 			return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
 		}
 	}
-	var id uint64
-	var parents []string
-	err := e.update(ctx, func(m *metadata) error {
-		if _, ok := m.Snapshots[key]; ok {
-			return fs.ErrExist
-		}
-		rs, err := chain(m, parent)
-		if err != nil {
-			return err
-		}
-		id, parents = m.NextID, e.dirs(rs)
-		m.NextID++
-		return nil
-	})
+	id, parents, err := e.reserve(ctx, key, parent)
 	if err != nil {
 		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
 	}
@@ -93,23 +80,46 @@ func (e *engine) create(ctx context.Context, kind Kind, key, parent string, opts
 		testHookPopulated()
 	}
 	rec := &record{ID: id, Kind: kind, Parent: parent, Labels: info.Labels, Created: now, Updated: now}
+	if err := e.record(ctx, key, tmp, rec); err != nil {
+		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
+	}
+	return e.drv.mounts(e.dir(id), kind, parents), nil
+}
+
+// reserve checks that key is free and parent committed, and takes a new
+// ID; it returns the dirs of parent's chain, nearest first.
+func (e *engine) reserve(ctx context.Context, key, parent string) (id uint64, parents []string, err error) {
 	err = e.update(ctx, func(m *metadata) error {
 		if _, ok := m.Snapshots[key]; ok {
 			return fs.ErrExist
 		}
-		if _, err := chain(m, parent); err != nil {
+		rs, err := chain(m, parent)
+		if err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, e.dir(id)); err != nil {
+		id, parents = m.NextID, e.dirs(rs)
+		m.NextID++
+		return nil
+	})
+	return id, parents, err
+}
+
+// record moves the filled dir tmp into place and records it as key,
+// checking again that key is free and the parent still there.
+func (e *engine) record(ctx context.Context, key, tmp string, rec *record) error {
+	return e.update(ctx, func(m *metadata) error {
+		if _, ok := m.Snapshots[key]; ok {
+			return fs.ErrExist
+		}
+		if _, err := chain(m, rec.Parent); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, e.dir(rec.ID)); err != nil {
 			return err
 		}
 		m.Snapshots[key] = rec
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
-	}
-	return e.drv.mounts(e.dir(id), kind, parents), nil
 }
 
 // testHookPopulated, when set by a test, runs between filling a new
