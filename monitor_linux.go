@@ -236,6 +236,10 @@ func (m *monitor) idleLoop() {
 		}
 		unlock, err := lockFile(filepath.Join(m.store.dir, monitorLock))
 		if err != nil {
+			if _, serr := os.Stat(m.store.dir); errors.Is(serr, fs.ErrNotExist) {
+				m.ln.Close() // the state directory is gone: nobody can reach us
+				return
+			}
 			continue
 		}
 		m.mu.Lock()
