@@ -113,13 +113,13 @@ func (a *changeApplier) env(vars []dockerfile.KeyValue) error {
 		if err != nil {
 			return err
 		}
-		a.cfg.Env = setEnv(a.cfg.Env, k, v)
+		a.cfg.Env = setEnvValue(a.cfg.Env, k, v)
 	}
 	return nil
 }
 
-// setEnv sets k=v in env, replacing an earlier setting of k in place.
-func setEnv(env []string, k, v string) []string {
+// setEnvValue sets k=v in env, replacing an earlier setting of k in place.
+func setEnvValue(env []string, k, v string) []string {
 	for i, e := range env {
 		if name, _, _ := strings.Cut(e, "="); name == k {
 			env[i] = k + "=" + v
