@@ -317,8 +317,7 @@ func (a *Attachment) Detach(ctx context.Context) error {
 	if a.detached {
 		return nil
 	}
-	// The proxies stop last: closing their sockets first would queue RCU
-	// callbacks that the veth deletion's rcu_barrier then waits for.
+	// The proxies stop last, when the container is unreachable anyway.
 	errs := []error{Detach(ctx, a.hostNS, a.cfg), closeAll(a.pubs)}
 	a.pubs = nil
 	if a.hostNS != nil {
