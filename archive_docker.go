@@ -71,13 +71,18 @@ func importDockerItem(ctx context.Context, w *ImageWriter, src imageSource, it d
 	if len(cfg.RootFS.DiffIDs) != len(it.Layers) {
 		return im, fmt.Errorf("config lists %d diffIDs for %d layers: %w", len(cfg.RootFS.DiffIDs), len(it.Layers), fs.ErrInvalid)
 	}
-	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest}
-	for i, lp := range it.Layers {
-		d, err := importDockerLayer(ctx, w, src, lp, cfg.RootFS.DiffIDs[i])
+	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Layers: make([]ocispec.Descriptor, len(it.Layers))}
+	err = forEach(ctx, len(it.Layers), copyParallelism, func(ctx context.Context, i int) error {
+		d, err := importDockerLayer(ctx, w, src, it.Layers[i], cfg.RootFS.DiffIDs[i])
 		if err != nil {
-			return im, fmt.Errorf("layer %d (%s): %w", i, lp, err)
+			return fmt.Errorf("layer %d (%s): %w", i, it.Layers[i], err)
 		}
-		m.Layers = append(m.Layers, d)
+		m.Layers[i] = d
+		return nil
+	})
+	if err != nil {
+		return im, err
 	}
 	cd, err := putBytes(ctx, w, ocispec.MediaTypeImageConfig, cfgData)
 	if err != nil {

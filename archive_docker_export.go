@@ -69,13 +69,14 @@ func (s *ImageStore) writeDockerArchive(ctx context.Context, w io.Writer, set []
 			return err
 		}
 	}
+	pending, cleanup := s.decompressLayers(ctx, set)
 	written := map[string]bool{}
 	for _, e := range set {
-		if err := s.writeDockerImage(ctx, aw, e.img, written); err != nil {
-			return err
+		if err := s.writeDockerImage(ctx, aw, e.img, written, pending); err != nil {
+			return errors.Join(err, cleanup())
 		}
 	}
-	return aw.Close()
+	return errors.Join(aw.Close(), cleanup())
 }
 
 // legacyIDs returns the v1 layer IDs of img: a chain over the diffIDs,
@@ -93,7 +94,7 @@ func legacyIDs(img *Image) []string {
 	return out
 }
 
-func (s *ImageStore) writeDockerImage(ctx context.Context, aw *archive.Writer, img *Image, written map[string]bool) error {
+func (s *ImageStore) writeDockerImage(ctx context.Context, aw *archive.Writer, img *Image, written map[string]bool, pending map[digest.Digest]*uncompressedLayer) error {
 	name := img.ID().Encoded() + ".json"
 	if !written[name] {
 		written[name] = true
@@ -106,7 +107,7 @@ func (s *ImageStore) writeDockerImage(ctx context.Context, aw *archive.Writer, i
 		tarName := d.Encoded() + ".tar"
 		if !written[tarName] {
 			written[tarName] = true
-			if err := s.writeUncompressed(ctx, aw, tarName, img.manifest.Layers[i], d); err != nil {
+			if err := s.writeUncompressed(ctx, aw, tarName, img.manifest.Layers[i], pending[d]); err != nil {
 				return fmt.Errorf("layer %d: %w", i, err)
 			}
 		}
@@ -139,35 +140,112 @@ func writeLegacyLayer(aw *archive.Writer, img *Image, v1 []string, i int, tarNam
 		aw.Symlink(dir+"layer.tar", "../"+tarName))
 }
 
-// writeUncompressed writes the layer blob d as the uncompressed member
-// name: straight from the store if it is stored uncompressed, else
-// decompressed into a temporary file first (a tar header needs the size).
-// The uncompressed bytes must have diffID.
-func (s *ImageStore) writeUncompressed(ctx context.Context, aw *archive.Writer, name string, d ocispec.Descriptor, diffID digest.Digest) (retErr error) {
-	if d.Digest == diffID {
-		return s.writeBlobMember(ctx, aw, name, d)
+// uncompressedLayer is a layer decompressed into a temporary file, or
+// the error doing so; ready is closed when either is there.
+type uncompressedLayer struct {
+	ready chan struct{}
+	file  *os.File
+	size  int64
+	err   error
+}
+
+// decompressLayers starts decompressing, copyParallelism at a time, the
+// layers of set that are stored compressed, into temporary files in the
+// store's directory, so that writing can take them in order while later
+// ones are still being decompressed. The returned function waits for the
+// workers and removes the files.
+func (s *ImageStore) decompressLayers(ctx context.Context, set []exported) (map[digest.Digest]*uncompressedLayer, func() error) {
+	type job struct {
+		desc   ocispec.Descriptor
+		diffID digest.Digest
+		out    *uncompressedLayer
 	}
+	out := map[digest.Digest]*uncompressedLayer{}
+	var jobs []job
+	for _, e := range set {
+		for i, d := range e.img.config.RootFS.DiffIDs {
+			if l := e.img.manifest.Layers[i]; l.Digest != d && out[d] == nil {
+				out[d] = &uncompressedLayer{ready: make(chan struct{})}
+				jobs = append(jobs, job{l, d, out[d]})
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = forEach(ctx, len(jobs), copyParallelism, func(ctx context.Context, i int) error {
+			j := jobs[i]
+			j.out.file, j.out.size, j.out.err = s.decompressToTemp(ctx, j.desc, j.diffID)
+			close(j.out.ready)
+			return nil
+		})
+	}()
+	return out, func() error {
+		cancel()
+		<-done
+		var errs []error
+		for _, l := range out {
+			select {
+			case <-l.ready:
+			default:
+				continue // never started
+			}
+			if l.file != nil {
+				errs = append(errs, l.file.Close(), os.Remove(l.file.Name()))
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// decompressToTemp decompresses the layer blob d into a temporary file,
+// checking that the result has diffID.
+func (s *ImageStore) decompressToTemp(ctx context.Context, d ocispec.Descriptor, diffID digest.Digest) (_ *os.File, _ int64, retErr error) {
 	rc, err := s.layout.Open(ctx, d.Digest)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer rc.Close()
 	dr, _, err := layers.Decompress(layers.VerifyReader(rc, d))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer dr.Close()
 	tmp, err := os.CreateTemp(s.dir, ".berth-export-*")
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	defer func() { retErr = errors.Join(retErr, tmp.Close(), os.Remove(tmp.Name())) }()
-	size, err := io.Copy(tmp, ctxReader(ctx, dr))
+	defer func() {
+		if retErr != nil {
+			retErr = errors.Join(retErr, tmp.Close(), os.Remove(tmp.Name()))
+		}
+	}()
+	h := diffID.Algorithm().Digester()
+	size, err := io.Copy(io.MultiWriter(tmp, h.Hash()), ctxReader(ctx, dr))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return err
+	if got := h.Digest(); got != diffID {
+		return nil, 0, fmt.Errorf("layer %s: %w", d.Digest, &layers.DigestMismatchError{Want: diffID, Got: got, WantSize: -1, GotSize: size})
 	}
-	return aw.File(name, size, layers.VerifyReader(tmp, ocispec.Descriptor{Digest: diffID, Size: size}))
+	return tmp, size, nil
+}
+
+// writeUncompressed writes layer i of img as the uncompressed member
+// name: straight from the store if it is stored uncompressed, else from
+// its decompressed temporary file.
+func (s *ImageStore) writeUncompressed(ctx context.Context, aw *archive.Writer, name string, d ocispec.Descriptor, l *uncompressedLayer) error {
+	if l == nil {
+		return s.writeBlobMember(ctx, aw, name, d)
+	}
+	select {
+	case <-l.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if l.err != nil {
+		return l.err
+	}
+	return aw.File(name, l.size, io.NewSectionReader(l.file, 0, l.size))
 }

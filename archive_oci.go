@@ -99,10 +99,12 @@ func copyImage(ctx context.Context, w *ImageWriter, src layers.Provider, mdesc o
 	if mdesc.MediaType == "" {
 		mdesc.MediaType = cmp.Or(m.MediaType, ocispec.MediaTypeImageManifest)
 	}
-	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
-		if err := copyBlob(ctx, w, src, d); err != nil {
-			return mdesc, err
-		}
+	blobs := append([]ocispec.Descriptor{m.Config}, m.Layers...)
+	err = forEach(ctx, len(blobs), copyParallelism, func(ctx context.Context, i int) error {
+		return copyBlob(ctx, w, src, blobs[i])
+	})
+	if err != nil {
+		return mdesc, err
 	}
 	if _, err := putBytes(ctx, w, mdesc.MediaType, data); err != nil {
 		return mdesc, err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -160,6 +161,10 @@ func TestDockerArchiveRoundTrip(t *testing.T) {
 	assert.Equal(t, "1.0", string(contents[top+"/VERSION"]))
 	assert.Equal(t, byte(tar.TypeSymlink), members[top+"/layer.tar"].Typeflag)
 	assert.Equal(t, "../"+manifest[0].Layers[1], members[top+"/layer.tar"].Linkname)
+
+	leftovers, err := filepath.Glob(filepath.Join(s.Dir(), ".berth-export-*"))
+	require.NoError(t, err)
+	assert.Empty(t, leftovers, "decompressed layers are removed")
 
 	dst := newStore(t)
 	infos, err := dst.Import(t.Context(), bytes.NewReader(data), nil)
@@ -386,6 +391,23 @@ func TestImportRootfsRejects(t *testing.T) {
 			assert.Empty(t, list)
 		})
 	}
+}
+
+func TestDockerExportDetectsCorruptLayers(t *testing.T) {
+	s, a, _ := twoImages(t)
+	p := filepath.Join(s.Dir(), "blobs", "sha256", a.Layers()[1].Digest.Encoded())
+	require.NoError(t, os.Chmod(p, 0o644))
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	data[len(data)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+	for _, f := range []berth.ArchiveFormat{berth.DockerArchive, berth.OCIArchive} {
+		err := s.Export(t.Context(), io.Discard, []string{"app:v1"}, &berth.ExportOptions{Format: f})
+		assert.Error(t, err, "%v", f)
+	}
+	leftovers, err := filepath.Glob(filepath.Join(s.Dir(), ".berth-export-*"))
+	require.NoError(t, err)
+	assert.Empty(t, leftovers)
 }
 
 func TestExportErrors(t *testing.T) {
