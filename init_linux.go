@@ -73,7 +73,9 @@ func initSocket() (*initproto.Conn, error) {
 	return conn, nil
 }
 
-// report sends err to the parent and returns it for Dispatch's caller.
+// report sends err to the parent, which returns it from Start as an
+// InitError. It returns nil once the parent has it, so that the failure is
+// not printed a second time into the container's stderr.
 func report(conn *initproto.Conn, err error) error {
 	stage := initproto.StageConfig
 	var se *stageError
@@ -83,7 +85,7 @@ func report(conn *initproto.Conn, err error) error {
 	if sendErr := conn.Send(initproto.ErrorMessage(stage, err)); sendErr != nil {
 		return errors.Join(fmt.Errorf("berth-init: %s: %w", stage, err), sendErr)
 	}
-	return fmt.Errorf("berth-init: %s: %w", stage, err)
+	return nil
 }
 
 func runInit(conn *initproto.Conn, cfg *initConfig) error {

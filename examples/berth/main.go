@@ -1,0 +1,124 @@
+// Command berth is a Docker-like CLI over the berth SDK: it runs
+// containers from a root filesystem directory, in the foreground or
+// detached, and manages them from later invocations.
+//
+//	berth run [-d] [--name NAME] [-e K=V] [-w DIR] [-u USER] [--hostname H] [--read-only]
+//	          [-v SRC:DST[:ro]] [-t] [-i] [--rm] [--cap-add C] [--cap-drop C] --rootfs DIR CMD [ARG...]
+//	berth ps [-a] [-q]
+//	berth exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER CMD [ARG...]
+//	berth logs [-f] [-t] CONTAINER
+//	berth stop [-t SECONDS] CONTAINER...
+//	berth kill [-s SIGNAL] CONTAINER...
+//	berth rm [-f] CONTAINER...
+//	berth inspect CONTAINER...
+//	berth gc
+//
+// Containers are named by --name, or by a 64-hex-digit ID of which any
+// unique prefix will do. State lives in --state-dir (or $BERTH_STATE_DIR,
+// default /run/berth). run and exec exit with the container's exit code,
+// 125 when berth itself fails, 126/127 when the program cannot be run, as
+// Docker does. A foreground run removes its container when it exits
+// (--rm is implied: the container belongs to this process); use -d to keep
+// one.
+//
+// It needs root.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/berthlabs/berth"
+)
+
+// Exit codes for failures of berth itself, as docker's.
+const (
+	exitBerth      = 125
+	exitCannotExec = 126
+	exitNotFound   = 127
+)
+
+func main() {
+	if handled, err := berth.Dispatch(context.Background()); handled {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGPIPE)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// cli carries the global options and streams.
+type cli struct {
+	stateDir string
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("berth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	def := os.Getenv("BERTH_STATE_DIR")
+	if def == "" {
+		def = berth.DefaultStateDir
+	}
+	fs.StringVar(&c.stateDir, "state-dir", def, "directory of container state")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: berth [--state-dir DIR] run|ps|exec|logs|stop|kill|rm|inspect|gc ...")
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitBerth
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitBerth
+	}
+	cmds := map[string]func(context.Context, []string) (int, error){
+		"run": c.run, "ps": c.ps, "exec": c.exec, "logs": c.logs, "stop": c.stop,
+		"kill": c.kill, "rm": c.rm, "inspect": c.inspect, "gc": c.gc,
+	}
+	cmd, ok := cmds[fs.Arg(0)]
+	if !ok {
+		fmt.Fprintf(stderr, "berth: unknown command %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitBerth
+	}
+	code, err := cmd(ctx, fs.Args()[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "berth %s: %v\n", fs.Arg(0), err)
+		if code == 0 {
+			code = exitCode(err)
+		}
+	}
+	return code
+}
+
+// exitCode maps a start failure to Docker's codes.
+func exitCode(err error) int {
+	var ie *berth.InitError
+	if errors.As(err, &ie) && ie.Stage == "exec" {
+		if errors.Is(err, os.ErrNotExist) {
+			return exitNotFound
+		}
+		return exitCannotExec
+	}
+	return exitBerth
+}
+
+// newFlags returns a flag set for a subcommand that reports errors to c.
+func (c *cli) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
