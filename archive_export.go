@@ -197,10 +197,12 @@ func (s *ImageStore) ExportLayout(ctx context.Context, dir string, refs []string
 	if err != nil {
 		return fmt.Errorf("exporting: %w", err)
 	}
-	for _, d := range imageBlobs(set) {
-		if err := s.copyBlobTo(ctx, dst, d); err != nil {
-			return fmt.Errorf("exporting to %q: %w", dir, err)
-		}
+	blobs := imageBlobs(set)
+	err = forEach(ctx, len(blobs), copyParallelism, func(ctx context.Context, i int) error {
+		return s.copyBlobTo(ctx, dst, blobs[i])
+	})
+	if err != nil {
+		return fmt.Errorf("exporting to %q: %w", dir, err)
 	}
 	add := exportIndex(set).Manifests
 	err = dst.UpdateIndex(ctx, func(idx *ocispec.Index) error {
