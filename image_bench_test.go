@@ -80,6 +80,9 @@ func newBenchFixture(b *testing.B) *benchFixture {
 		require.NoError(b, err)
 		require.NoError(b, s.Export(b.Context(), out, []string{"bench:1"}, &berth.ExportOptions{Format: format}))
 		require.NoError(b, out.Close())
+		fi, err := os.Stat(path)
+		require.NoError(b, err)
+		b.Logf("%s: %d bytes (%d bytes of layers uncompressed)", format, fi.Size(), f.uncompressed)
 	}
 	return f
 }
