@@ -147,6 +147,9 @@ func (m *IPAM) withPool(ctx context.Context, name string, fn func(st *poolState)
 	if err := json.NewDecoder(f).Decode(&st); err != nil {
 		return fmt.Errorf("reading pool %q: %w", name, err)
 	}
+	if err := st.Pool.validate(); err != nil || st.Pool.Name != name {
+		return fmt.Errorf("reading pool %q: damaged definition: %w", name, errors.Join(err, fs.ErrInvalid))
+	}
 	changed, err := fn(&st)
 	if changed {
 		err = errors.Join(err, writeState(f, &st))

@@ -380,3 +380,13 @@ func TestDeletedPoolWhileWaiting(t *testing.T) {
 	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_UN))
 	require.ErrorIs(t, <-done, fs.ErrNotExist, "an allocation in a deleted pool must fail")
 }
+
+func TestDamagedPoolFile(t *testing.T) {
+	m := newTestIPAM(t)
+	mustPool(t, m, "net", "10.15.0.0/24")
+	for _, content := range []string{`{"pool":{"name":"net","subnets":[{}]}}`, `{"pool":{"name":"other"}}`, `not json`} {
+		require.NoError(t, os.WriteFile(m.poolFile("net"), []byte(content), 0o600))
+		_, err := m.Allocate(t.Context(), "net", "c")
+		assert.Error(t, err, content)
+	}
+}

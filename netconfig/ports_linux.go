@@ -120,13 +120,15 @@ func reserve(ns *os.File, proto string, host netip.AddrPort) (*reservation, erro
 		}
 		return nil, err
 	}
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(host.Port()), Addr: host.Addr().As4()}
+	var sa unix.Sockaddr
 	if domain == unix.AF_INET6 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
 			unix.Close(fd)
 			return nil, os.NewSyscallError("setsockopt IPV6_V6ONLY", err)
 		}
 		sa = &unix.SockaddrInet6{Port: int(host.Port()), Addr: host.Addr().As16()}
+	} else {
+		sa = &unix.SockaddrInet4{Port: int(host.Port()), Addr: host.Addr().As4()}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)

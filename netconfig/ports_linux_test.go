@@ -163,3 +163,23 @@ func TestMasquerade(t *testing.T) {
 	require.NoError(t, n.h.DelMasquerade(netip.MustParsePrefix("10.45.0.0/24"), n.bridge))
 	assert.Empty(t, natRules(t, n.host))
 }
+
+func TestPublishedPortIPv6(t *testing.T) {
+	requireNetPrivileges(t)
+	testutil.CheckLeaks(t)
+	for _, mode := range []PortMode{PortProxy, PortNAT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			n := newTestNet(t, "10.51.0.0/24", "fd00:51::/64")
+			cfg := n.config("web6")
+			cfg.PortMode = mode
+			cfg.Ports = []Port{{HostIP: netip.IPv6Unspecified(), HostPort: 8086, ContainerPort: 80}}
+			ctr, a := n.attach(t, cfg)
+			echoServer(t, ctr, "tcp", "[::]:80")
+			requireEcho(t, n.host, "tcp", netip.MustParseAddrPort("[fd00:51::1]:8086"))
+			require.NoError(t, a.Detach(t.Context()))
+			_, err := echo(n.host, "tcp", netip.MustParseAddrPort("[fd00:51::1]:8086"), "x")
+			assert.Error(t, err)
+			n.requireClean(t, ctr)
+		})
+	}
+}
