@@ -124,6 +124,27 @@ func TestLayoutRoundTripAndSkopeoStyleNames(t *testing.T) {
 	assert.Nil(t, infos)
 }
 
+func TestImportLayoutStaysInsideTheDirectory(t *testing.T) {
+	s, a, _ := twoImages(t)
+	dir := filepath.Join(t.TempDir(), "layout")
+	require.NoError(t, s.ExportLayout(t.Context(), dir, []string{"app:v1"}))
+	// Move a layer out and leave a symlink to it: even with the right
+	// content, a blob outside the layout is not read.
+	blob := filepath.Join(dir, "blobs", "sha256", a.Layers()[1].Digest.Encoded())
+	outside := filepath.Join(t.TempDir(), "outside")
+	require.NoError(t, os.Rename(blob, outside))
+	require.NoError(t, os.Symlink(outside, blob))
+	dst := newStore(t)
+	_, err := dst.ImportLayout(t.Context(), dir, nil)
+	require.Error(t, err)
+	assert.False(t, blobExists(t, dst, a.Layers()[1].Digest))
+
+	require.NoError(t, os.Remove(blob))
+	require.NoError(t, os.Symlink("../../../outside-relative", blob))
+	_, err = dst.ImportLayout(t.Context(), dir, nil)
+	require.Error(t, err)
+}
+
 func TestDockerArchiveRoundTrip(t *testing.T) {
 	s, a, _ := twoImages(t)
 	data := export(t, s, berth.DockerArchive, "app:v1", "localhost:5000/app:v1")
