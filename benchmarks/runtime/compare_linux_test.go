@@ -1,0 +1,116 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/internal/testutil"
+)
+
+// TestCompareLifecycle times the four lifecycles interleaved, round after
+// round, so that the load of a shared machine falls on all of them alike,
+// and prints the median and quartiles of each. Opt in with
+// BERTH_BENCH_ROUNDS=N (as root):
+//
+//	BERTH_BENCH_ROUNDS=60 go test -run CompareLifecycle -v ./benchmarks/runtime
+func TestCompareLifecycle(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("BERTH_BENCH_ROUNDS"))
+	if rounds <= 0 {
+		t.Skip("set BERTH_BENCH_ROUNDS to run the comparison")
+	}
+	testutil.RequireRoot(t)
+	testutil.RequireFeature(t, "tool:runc")
+	testutil.RequireFeature(t, "tool:crun")
+	rootfs := testutil.Rootfs(t)
+	stateDir := t.TempDir()
+	cli := buildCLIT(t)
+	bundle := makeBundleT(t, rootfs)
+	crun := newCrunRunner(t)
+	variants := []struct {
+		name string
+		run  func(i int) error
+	}{
+		{"berth in-process", func(int) error {
+			c := &berth.Container{RootFS: rootfs, Args: []string{"/bin/true"}, StateDir: stateDir}
+			_, err := c.Run(t.Context())
+			return err
+		}},
+		{"berth CLI", func(int) error {
+			return exec.Command(cli, "--state-dir", stateDir, "run", "--rootfs", rootfs, "/bin/true").Run()
+		}},
+		{"runc run", func(i int) error {
+			return exec.Command("runc", "--root", filepath.Join(bundle, "state-runc"), "run", "--bundle", bundle, fmt.Sprint("c-runc-", i)).Run()
+		}},
+		{"crun run", func(i int) error { return crun(bundle, fmt.Sprint("c-crun-", i)) }},
+	}
+	times := make([][]time.Duration, len(variants))
+	for i := range rounds {
+		for v, variant := range variants {
+			start := time.Now()
+			if err := variant.run(i); err != nil {
+				t.Fatalf("%s: %v", variant.name, err)
+			}
+			times[v] = append(times[v], time.Since(start))
+		}
+	}
+	crunMedian := median(times[3])
+	for v, variant := range variants {
+		d := times[v]
+		slices.Sort(d)
+		t.Logf("%-18s median %6.1f ms  p25 %6.1f  p75 %6.1f  (%.2fx crun)", variant.name, ms(median(d)), ms(d[len(d)/4]), ms(d[len(d)*3/4]),
+			float64(median(d))/float64(crunMedian))
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// newCrunRunner returns a function that runs `crun run` from one locked
+// thread in a private mount namespace that hides the cgroup2 controllers
+// (see peerLoop), set up once.
+func newCrunRunner(t *testing.T) func(bundle, id string) error {
+	type req struct {
+		bundle, id string
+		done       chan error
+	}
+	reqs := make(chan req)
+	ready := make(chan error, 1)
+	dir := t.TempDir()
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with its namespace
+		if err := hideV2Controllers(dir); err != nil {
+			ready <- err
+			return
+		}
+		ready <- nil
+		for r := range reqs {
+			out, err := exec.Command("crun", "--root", filepath.Join(r.bundle, "state-crun"), "run", "--bundle", r.bundle, r.id).CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%w: %s", err, out)
+			}
+			r.done <- err
+		}
+	}()
+	if err := <-ready; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(reqs) })
+	return func(bundle, id string) error {
+		r := req{bundle, id, make(chan error, 1)}
+		reqs <- r
+		return <-r.done
+	}
+}
