@@ -70,8 +70,8 @@ type importedImage struct {
 //
 // An uncompressed archive in a regular file (an *os.File, or anything that
 // is an io.ReadSeeker and an io.ReaderAt) is read in place, at random;
-// other input is first copied to a temporary file in the store's
-// directory. Every blob is verified against its digest (or, for a
+// other input is first copied, decompressed, to an unlinked temporary
+// file in the store's directory. Every blob is verified against its digest (or, for a
 // docker-archive layer, its diffID); the content is never extracted to
 // disk as files. It returns the imported images with all their names.
 // An input that is neither format wraps errors.ErrUnsupported.

@@ -51,14 +51,9 @@ func (s *ImageStore) importDocker(ctx context.Context, w *ImageWriter, src image
 
 func importDockerItem(ctx context.Context, w *ImageWriter, src imageSource, it dockerArchiveItem) (importedImage, error) {
 	var im importedImage
-	for _, t := range it.RepoTags {
-		name, err := archiveName(t, true)
-		if err != nil {
-			return im, err
-		}
-		if name != "" {
-			im.names = append(im.names, name)
-		}
+	var err error
+	if im.names, err = dockerItemNames(it); err != nil {
+		return im, err
 	}
 	cfgData, err := readSource(src, it.Config, maxJSONBlob)
 	if err != nil {
@@ -101,6 +96,21 @@ func importDockerItem(ctx context.Context, w *ImageWriter, src imageSource, it d
 	}
 	im.desc = md
 	return im, nil
+}
+
+// dockerItemNames normalises the RepoTags of a manifest.json item.
+func dockerItemNames(it dockerArchiveItem) ([]string, error) {
+	var names []string
+	for _, t := range it.RepoTags {
+		name, err := archiveName(t, true)
+		if err != nil {
+			return nil, err
+		}
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
 
 // importDockerLayer stores the layer tar at path lp, which must have the

@@ -150,10 +150,10 @@ type uncompressedLayer struct {
 }
 
 // decompressLayers starts decompressing, copyParallelism at a time, the
-// layers of set that are stored compressed, into temporary files in the
-// store's directory, so that writing can take them in order while later
-// ones are still being decompressed. The returned function waits for the
-// workers and removes the files.
+// layers of set that are stored compressed, into unlinked temporary files
+// in the store's directory, so that writing can take them in order while
+// later ones are still being decompressed. The returned function waits
+// for the workers and closes the files.
 func (s *ImageStore) decompressLayers(ctx context.Context, set []exported) (map[digest.Digest]*uncompressedLayer, func() error) {
 	type job struct {
 		desc   ocispec.Descriptor
@@ -192,7 +192,7 @@ func (s *ImageStore) decompressLayers(ctx context.Context, set []exported) (map[
 				continue // never started
 			}
 			if l.file != nil {
-				errs = append(errs, l.file.Close(), os.Remove(l.file.Name()))
+				errs = append(errs, l.file.Close())
 			}
 		}
 		return errors.Join(errs...)
@@ -212,13 +212,13 @@ func (s *ImageStore) decompressToTemp(ctx context.Context, d ocispec.Descriptor,
 		return nil, 0, err
 	}
 	defer dr.Close()
-	tmp, err := os.CreateTemp(s.dir, ".berth-export-*")
+	tmp, err := anonymousTemp(s.dir, ".berth-export-")
 	if err != nil {
 		return nil, 0, err
 	}
 	defer func() {
 		if retErr != nil {
-			retErr = errors.Join(retErr, tmp.Close(), os.Remove(tmp.Name()))
+			retErr = errors.Join(retErr, tmp.Close())
 		}
 	}()
 	h := diffID.Algorithm().Digester()

@@ -73,7 +73,8 @@ var errNoRefs = errors.New("nothing to export")
 // by ID or digest without a name. Every blob is verified as it is read.
 // The archive is deterministic: the same images and names give the same
 // bytes. A docker-archive holds layers uncompressed, so compressed layers
-// are decompressed through temporary files in the store's directory.
+// are decompressed through unlinked temporary files in the store's
+// directory.
 //
 // Export holds the store lock shared, so Remove and GC wait for it. On
 // error, w may have received part of an archive.

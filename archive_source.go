@@ -102,11 +102,11 @@ func openArchive(ctx context.Context, r io.Reader, tmpDir string) (*archive.Read
 		x, err := archive.NewReader(sec, sec)
 		return x, noop, err
 	}
-	tmp, err := os.CreateTemp(tmpDir, ".berth-import-*")
+	tmp, err := anonymousTemp(tmpDir, ".berth-import-")
 	if err != nil {
 		return nil, noop, fmt.Errorf("spooling archive: %w", err)
 	}
-	cleanup := func() error { return errors.Join(tmp.Close(), os.Remove(tmp.Name())) }
+	cleanup := tmp.Close
 	dr, _, err := layers.Decompress(r)
 	if err != nil {
 		return nil, noop, errors.Join(fmt.Errorf("spooling archive: %w", err), cleanup())
@@ -152,6 +152,20 @@ func seekableArchive(r io.Reader) (*io.SectionReader, bool) {
 		return nil, false
 	}
 	return io.NewSectionReader(ra, cur, end-cur), true
+}
+
+// anonymousTemp creates a temporary file in dir and unlinks it at once:
+// the open file keeps its data, and nothing is left behind when it is
+// closed or the process dies.
+func anonymousTemp(dir, prefix string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, prefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return f, nil
 }
 
 // ctxReader stops a long copy when ctx is done.

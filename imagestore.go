@@ -33,8 +33,8 @@ import (
 // Images are found by name ("busybox", "busybox:1.36",
 // "localhost:5000/x:v1"), by digest ("x@sha256:...", or the manifest
 // digest "sha256:..."), by image ID (the config digest, "sha256:..." or 64
-// hex digits), or by an unambiguous prefix of the image ID's hex digits,
-// as Docker does.
+// hex digits), or by an unambiguous prefix of the image ID's hex digits
+// (with or without "sha256:"), as Docker does.
 //
 // An ImageStore is safe for concurrent use by goroutines and by several
 // processes on the same directory. Updates of index.json hold a flock on
@@ -273,6 +273,9 @@ func (s *ImageStore) match(ctx context.Context, entries []ocispec.Descriptor, re
 	}
 	if reference.IsFullID(ref) {
 		return s.matchID(ctx, entries, ref, ref, true)
+	}
+	if hex, ok := strings.CutPrefix(ref, "sha256:"); ok && reference.IsHexPrefix(hex) {
+		return s.matchID(ctx, entries, ref, hex, false)
 	}
 	r, perr := reference.Parse(ref)
 	if perr == nil {

@@ -32,7 +32,7 @@ func TestImageStoreResolvesEveryForm(t *testing.T) {
 		"app", "app:latest", "library/app", "docker.io/library/app:latest", "index.docker.io/library/app",
 		"localhost:5000/team/app:v1",
 		img.Digest().String(), "app@" + img.Digest().String(), "whatever/name@" + img.Digest().String(),
-		id.String(), id.Encoded(), id.Encoded()[:12],
+		id.String(), id.Encoded(), id.Encoded()[:12], "sha256:" + id.Encoded()[:12],
 	} {
 		t.Run(ref, func(t *testing.T) {
 			got, err := s.Get(t.Context(), ref)
