@@ -96,7 +96,8 @@ func (s *stdio) startCopies(tty *os.File, stdin io.Reader, stdout, stderr io.Wri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = io.Copy(w, ttyEOF{r})
+			// A small buffer: a monitor holds two of these per container.
+			_, _ = io.CopyBuffer(w, ttyEOF{r}, make([]byte, 4096))
 		}()
 	}
 	if tty != nil {
