@@ -88,7 +88,9 @@ func (b *builder) loadImage(ctx context.Context, ref string) (*Image, buildConfi
 	return img, cfg, err
 }
 
-// layoutRef splits "oci:DIR[:REF]" and "oci-layout://DIR[:REF]".
+// layoutRef splits "oci:DIR[:REF]" and "oci-layout://DIR[:REF|@DIGEST]"
+// at the first ':' after DIR, as skopeo and buildah do ("oci:/images:
+// docker.io/library/app:1"); DIR cannot hold a ':'.
 func layoutRef(ref string) (dir, tag string, ok bool) {
 	rest, ok := strings.CutPrefix(ref, "oci-layout://")
 	if !ok {
@@ -96,10 +98,7 @@ func layoutRef(ref string) (dir, tag string, ok bool) {
 			return "", "", false
 		}
 	}
-	if at := strings.LastIndex(rest, "@"); at > 0 {
-		return rest[:at], rest[at+1:], true
-	}
-	if i := strings.LastIndex(rest, ":"); i > 0 && !strings.Contains(rest[i+1:], "/") {
+	if i := strings.IndexAny(rest, ":@"); i > 0 {
 		return rest[:i], rest[i+1:], true
 	}
 	return rest, "", true

@@ -21,7 +21,7 @@ import (
 
 // runMounts turns a RUN's --mount flags (and its heredoc script and
 // /etc/hosts) into container mounts; release undoes what they needed.
-func (b *builder) runMounts(ctx context.Context, spec *runSpec) (_ []namespaces.MountSpec, _ func() error, retErr error) {
+func (b *builder) runMounts(ctx context.Context, root string, spec *runSpec) (_ []namespaces.MountSpec, _ func() error, retErr error) {
 	var releases []func() error
 	release := func() error {
 		var errs []error
@@ -36,7 +36,7 @@ func (b *builder) runMounts(ctx context.Context, spec *runSpec) (_ []namespaces.
 		}
 	}()
 	var out []namespaces.MountSpec
-	hosts, rel, err := b.hostsMounts(spec)
+	hosts, rel, err := b.hostsMounts(root, spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,16 +63,20 @@ func (b *builder) runMounts(ctx context.Context, spec *runSpec) (_ []namespaces.
 
 // hostsMounts gives the command an /etc/hosts naming localhost and the
 // build's hostname, or with --network=host the host's /etc/hosts and
-// /etc/resolv.conf.
-func (b *builder) hostsMounts(spec *runSpec) ([]namespaces.MountSpec, func() error, error) {
+// /etc/resolv.conf, where the image has those files.
+func (b *builder) hostsMounts(root string, spec *runSpec) ([]namespaces.MountSpec, func() error, error) {
+	none := func() error { return nil }
 	if spec.network == "host" {
 		var out []namespaces.MountSpec
 		for _, f := range []string{"/etc/hosts", "/etc/resolv.conf"} {
-			if _, err := os.Stat(f); err == nil {
+			if _, err := os.Stat(f); err == nil && existsIn(root, f) {
 				out = append(out, namespaces.MountSpec{Source: f, Target: f, Options: []string{"bind", "ro"}})
 			}
 		}
-		return out, func() error { return nil }, nil
+		return out, none, nil
+	}
+	if !existsIn(root, "/etc/hosts") {
+		return nil, none, nil
 	}
 	hosts := "127.0.0.1\tlocalhost " + buildHostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	f, err := b.tempFile("hosts-", []byte(hosts), 0o644)
@@ -81,6 +85,18 @@ func (b *builder) hostsMounts(spec *runSpec) ([]namespaces.MountSpec, func() err
 	}
 	return []namespaces.MountSpec{{Source: f, Target: "/etc/hosts", Options: []string{"bind", "ro"}}},
 		func() error { return os.Remove(f) }, nil
+}
+
+// existsIn reports whether the regular file unsafePath exists in root.
+// Mounting over an existing file changes nothing in the tree, while
+// creating a mount point would put its directory in the layer.
+func existsIn(root, unsafePath string) bool {
+	p, err := namespaces.SecureJoin(root, unsafePath)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Lstat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // tempFile writes data to a new file in the cache directory.
@@ -156,7 +172,7 @@ func (b *builder) cacheMount(m *dockerfile.Mount) (string, func() error, error) 
 func makeCacheDir(dir string, m *dockerfile.Mount) error {
 	mode := os.FileMode(0o755)
 	if m.Mode != nil {
-		mode = os.FileMode(*m.Mode & 0o7777)
+		mode = unixMode(*m.Mode)
 	}
 	err := os.Mkdir(dir, mode)
 	if errors.Is(err, fs.ErrExist) {
@@ -272,4 +288,19 @@ func copyFileTo(src, dst string, mode os.FileMode) error {
 	}
 	_, err = io.Copy(out, in)
 	return errors.Join(err, out.Close())
+}
+
+// unixMode converts Unix permission and special bits to an os.FileMode.
+func unixMode(m uint64) os.FileMode {
+	mode := os.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= os.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= os.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= os.ModeSticky
+	}
+	return mode
 }

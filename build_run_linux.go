@@ -88,7 +88,7 @@ func (b *builder) runIn(ctx context.Context, root string, spec *runSpec, ev Buil
 		}
 		f.Close()
 	}
-	mounts, release, err := b.runMounts(ctx, spec)
+	mounts, release, err := b.runMounts(ctx, root, spec)
 	if err != nil {
 		return 0, "", err
 	}

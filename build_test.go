@@ -1,0 +1,144 @@
+package berth_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/dockerfile"
+)
+
+func TestBuildCopyFromScratch(t *testing.T) {
+	e := newBuildEnv(t, false)
+	ctxDir := t.TempDir()
+	writeTree(t, ctxDir, map[string]string{
+		"Dockerfile": `FROM scratch
+COPY a.txt /a.txt
+COPY dir /opt/dir/
+COPY --chown=10:20 --chmod=0600 a.txt b.txt /etc/x/
+ENV A=1 B="two words"
+LABEL l=v
+CMD ["/a"]
+`,
+		".dockerignore": "dir/ignored\n",
+		"a.txt":         "aaa",
+		"b.txt":         "bbb",
+		"dir/sub/c.txt": "ccc",
+		"dir/ignored":   "no",
+		"dir/link":      "-> sub/c.txt",
+	})
+	img, err := berth.Build(t.Context(), ctxDir, e.opts(nil))
+	require.NoError(t, err)
+	got := imageLayers(t, e.store, img)
+	a, b, c := contentHash("aaa"), contentHash("bbb"), contentHash("ccc")
+	assert.Equal(t, [][]string{
+		{"- 0644 0:0 0 a.txt " + a},
+		{"d 0755 0:0 0 opt/", "d 0755 0:0 0 opt/dir/", "l 0777 0:0 0 opt/dir/link -> sub/c.txt",
+			"d 0755 0:0 0 opt/dir/sub/", "- 0644 0:0 0 opt/dir/sub/c.txt " + c},
+		{"d 0755 10:20 0 etc/", "d 0755 10:20 0 etc/x/", "- 0600 10:20 0 etc/x/a.txt " + a, "- 0600 10:20 0 etc/x/b.txt " + b},
+	}, got)
+	cfg := imageConfig(t, e.store, img)
+	assert.Equal(t, "1970-01-01T00:00:00Z", cfg["created"])
+	rc := cfg["config"].(map[string]any)
+	assert.Equal(t, []any{"PATH=" + berth.DefaultPath, "A=1", "B=two words"}, rc["Env"])
+	assert.Equal(t, map[string]any{"l": "v"}, rc["Labels"])
+	assert.Equal(t, []any{"/a"}, rc["Cmd"])
+	assert.Len(t, cfg["history"], 6)
+}
+
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name, dockerfile string
+		files            map[string]string
+		check            func(t *testing.T, err error)
+	}{{
+		name:       "syntax error names file and line",
+		dockerfile: "FROM scratch\nFORM x\n",
+		check: func(t *testing.T, err error) {
+			var pe *dockerfile.ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "Dockerfile:2: unknown instruction: FORM (did you mean FROM?)", err.Error())
+		},
+	}, {
+		name:       "missing COPY source is named",
+		dockerfile: "FROM scratch\nCOPY nothere.txt /\n",
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrNotExist)
+			var be *berth.BuildError
+			require.ErrorAs(t, err, &be)
+			assert.Equal(t, 2, be.Line)
+			assert.Contains(t, err.Error(), `"nothere.txt": not found in the build context`)
+		},
+	}, {
+		name:       "ignored COPY source is not found",
+		dockerfile: "FROM scratch\nCOPY secret /\n",
+		files:      map[string]string{"secret": "x", ".dockerignore": "secret\n"},
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrNotExist)
+			assert.Contains(t, err.Error(), "Dockerfile:2: COPY secret /:")
+		},
+	}, {
+		name:       "symlink out of the context is not followed",
+		dockerfile: "FROM scratch\nCOPY escape /\n",
+		files:      map[string]string{"escape": "-> ../../../../../../etc/hostname"},
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrNotExist)
+		},
+	}, {
+		name:       "ADD of a URL is refused",
+		dockerfile: "FROM scratch\nADD https://example.com/x /x\n",
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, errors.ErrUnsupported)
+			assert.Contains(t, err.Error(), "Dockerfile:2:")
+		},
+	}, {
+		name:       "unknown base image",
+		dockerfile: "FROM nosuchimage:1\n",
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrNotExist)
+			assert.Contains(t, err.Error(), "Dockerfile:1: FROM nosuchimage:1:")
+		},
+	}, {
+		name:       "several sources need a directory destination",
+		dockerfile: "FROM scratch\nCOPY a b /dest\n",
+		files:      map[string]string{"a": "a", "b": "b"},
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrInvalid)
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newBuildEnv(t, false)
+			ctxDir := t.TempDir()
+			files := map[string]string{"Dockerfile": tt.dockerfile}
+			for k, v := range tt.files {
+				files[k] = v
+			}
+			writeTree(t, ctxDir, files)
+			_, err := berth.Build(t.Context(), ctxDir, e.opts(nil))
+			require.Error(t, err)
+			tt.check(t, err)
+		})
+	}
+}
+
+func TestBuildSymlinkInsideContextIsFollowed(t *testing.T) {
+	e := newBuildEnv(t, false)
+	ctxDir := t.TempDir()
+	writeTree(t, ctxDir, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY link /copied\n",
+		"real.txt":   "real",
+		"link":       "-> /real.txt", // absolute: resolved inside the context
+	})
+	img, err := berth.Build(t.Context(), ctxDir, e.opts(nil))
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"- 0644 0:0 0 copied " + contentHash("real")}}, imageLayers(t, e.store, img))
+	_ = os.Remove
+	_ = filepath.Join
+}
