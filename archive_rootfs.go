@@ -2,6 +2,7 @@ package berth
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +23,9 @@ type RootfsOptions struct {
 	// Names are the names the image gets (normalised like
 	// [ParseReference]); none: the image has no name.
 	Names []string
-	// Platform is the platform the config declares. Empty OS and
-	// Architecture: those of [WithImagePlatform], or else the host's.
+	// Platform is the platform the config declares. An empty OS or
+	// Architecture is taken from [WithImagePlatform], or else from the
+	// host.
 	Platform ocispec.Platform
 	// Config is the runtime config the image starts with (Env, Cmd, ...).
 	Config ocispec.ImageConfig
@@ -91,14 +93,18 @@ func (s *ImageStore) rootfsConfig(o *RootfsOptions) (ocispec.Image, error) {
 		created = o.Created.UTC()
 	}
 	p := copyPlatform(o.Platform)
-	if p.OS == "" && p.Architecture == "" {
-		p = hostPlatform()
+	if p.OS == "" || p.Architecture == "" {
+		def := hostPlatform()
 		if s.platform != nil {
-			p = copyPlatform(*s.platform)
+			def = copyPlatform(*s.platform)
 		}
-		if p.Architecture == "arm64" || p.Architecture == "amd64" {
-			p.Variant = "" // the default variant is left out, as Docker does
+		if def.Architecture == "arm64" || def.Architecture == "amd64" {
+			def.Variant = "" // the default variant is left out, as Docker does
 		}
+		if p.Architecture == "" {
+			p.Architecture, p.Variant = def.Architecture, cmp.Or(p.Variant, def.Variant)
+		}
+		p.OS = cmp.Or(p.OS, def.OS)
 	}
 	cfg := ocispec.Image{Created: &created, Author: o.Author, Platform: p, Config: copyConfig(ocispec.Image{Config: o.Config}).Config}
 	if err := applyChanges(&cfg.Config, o.Changes); err != nil {
