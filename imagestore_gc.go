@@ -13,9 +13,9 @@ import (
 	"github.com/berthlabs/berth/layers"
 )
 
-// GCOptions tunes [ImageStore.GC]. The zero value (or nil) collects blobs
+// ImageGCOptions tunes [ImageStore.GC]. The zero value (or nil) collects blobs
 // only.
-type GCOptions struct {
+type ImageGCOptions struct {
 	// Snapshotter, if not nil, also loses the layer snapshots that
 	// [Image.Unpack] made (those labelled [SnapshotLabelLayer]) for images
 	// no longer in the store. Snapshots that others still build on
@@ -24,8 +24,8 @@ type GCOptions struct {
 	Snapshotter layers.Snapshotter
 }
 
-// GCResult reports what [ImageStore.GC] removed.
-type GCResult struct {
+// ImageGCResult reports what [ImageStore.GC] removed.
+type ImageGCResult struct {
 	// Blobs are the digests of the blobs deleted.
 	Blobs []digest.Digest
 	// Bytes is their total size.
@@ -40,8 +40,8 @@ type GCResult struct {
 // store. It holds the store lock exclusively, so it waits for imports and
 // [ImageWriter]s in progress (or for ctx). A manifest or config that
 // cannot be decoded stops it before anything is deleted.
-func (s *ImageStore) GC(ctx context.Context, opts *GCOptions) (_ GCResult, retErr error) {
-	var res GCResult
+func (s *ImageStore) GC(ctx context.Context, opts *ImageGCOptions) (_ ImageGCResult, retErr error) {
+	var res ImageGCResult
 	lock, err := s.lockStore(ctx, true)
 	if err != nil {
 		return res, fmt.Errorf("collecting garbage: %w", err)

@@ -11,16 +11,16 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// RemoveOptions tunes [ImageStore.Remove]. The zero value (or nil) is
+// ImageRemoveOptions tunes [ImageStore.Remove]. The zero value (or nil) is
 // Docker's default.
-type RemoveOptions struct {
+type ImageRemoveOptions struct {
 	// Force removes an image named by ID or digest even if it has several
 	// names, all of which go. False: that case fails, wrapping fs.ErrExist.
 	Force bool
 }
 
-// RemoveResult reports what [ImageStore.Remove] did.
-type RemoveResult struct {
+// ImageRemoveResult reports what [ImageStore.Remove] did.
+type ImageRemoveResult struct {
 	// Untagged are the names removed.
 	Untagged []string
 	// Deleted is the manifest digest of the image deleted; "" when only a
@@ -41,8 +41,8 @@ type RemoveResult struct {
 // Remove holds the store lock exclusively while it deletes, so it waits
 // for imports in progress. Snapshots unpacked from the image stay until
 // [ImageStore.GC] with a snapshotter.
-func (s *ImageStore) Remove(ctx context.Context, ref string, opts *RemoveOptions) (_ RemoveResult, retErr error) {
-	var res RemoveResult
+func (s *ImageStore) Remove(ctx context.Context, ref string, opts *ImageRemoveOptions) (_ ImageRemoveResult, retErr error) {
+	var res ImageRemoveResult
 	lock, err := s.lockStore(ctx, true)
 	if err != nil {
 		return res, fmt.Errorf("removing image %q: %w", ref, err)
@@ -51,7 +51,7 @@ func (s *ImageStore) Remove(ctx context.Context, ref string, opts *RemoveOptions
 	var gone ocispec.Descriptor
 	var rest []ocispec.Descriptor
 	err = s.layout.UpdateIndex(ctx, func(idx *ocispec.Index) error {
-		res = RemoveResult{}
+		res = ImageRemoveResult{}
 		if err := s.removeEntries(ctx, idx, ref, opts, &res, &gone); err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (s *ImageStore) Remove(ctx context.Context, ref string, opts *RemoveOptions
 		return nil
 	})
 	if err != nil {
-		return RemoveResult{}, fmt.Errorf("removing image %q: %w", ref, err)
+		return ImageRemoveResult{}, fmt.Errorf("removing image %q: %w", ref, err)
 	}
 	if res.Deleted == "" {
 		return res, nil
@@ -73,7 +73,7 @@ func (s *ImageStore) Remove(ctx context.Context, ref string, opts *RemoveOptions
 
 // removeEntries updates idx for Remove and fills res; gone receives the
 // entry of a deleted image.
-func (s *ImageStore) removeEntries(ctx context.Context, idx *ocispec.Index, ref string, opts *RemoveOptions, res *RemoveResult, gone *ocispec.Descriptor) error {
+func (s *ImageStore) removeEntries(ctx context.Context, idx *ocispec.Index, ref string, opts *ImageRemoveOptions, res *ImageRemoveResult, gone *ocispec.Descriptor) error {
 	m, err := s.match(ctx, idx.Manifests, ref)
 	if err != nil {
 		return err

@@ -170,7 +170,7 @@ func TestImageStoreRemoveKeepsSharedContent(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrExist, "an image with several names is not removed by ID")
 	res, err := s.Remove(ctx, "app:stable", nil)
 	require.NoError(t, err)
-	assert.Equal(t, berth.RemoveResult{Untagged: []string{"docker.io/library/app:stable"}}, res)
+	assert.Equal(t, berth.ImageRemoveResult{Untagged: []string{"docker.io/library/app:stable"}}, res)
 
 	res, err = s.Remove(ctx, "app:v1", nil)
 	require.NoError(t, err)
@@ -188,7 +188,7 @@ func TestImageStoreRemoveKeepsSharedContent(t *testing.T) {
 	require.NoError(t, err, "the remaining image is whole")
 
 	require.NoError(t, s.Tag(ctx, "app:v2", "app:latest"))
-	res, err = s.Remove(ctx, v2.ID().Encoded()[:12], &berth.RemoveOptions{Force: true})
+	res, err = s.Remove(ctx, v2.ID().Encoded()[:12], &berth.ImageRemoveOptions{Force: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"docker.io/library/app:latest", "docker.io/library/app:v2"}, res.Untagged)
 	assert.Len(t, res.Blobs, 4)
@@ -226,14 +226,14 @@ func TestImageStoreGCBlobsAndSnapshots(t *testing.T) {
 
 	_, err = s.Remove(ctx, "drop", nil)
 	require.NoError(t, err)
-	res, err := s.GC(ctx, &berth.GCOptions{Snapshotter: sn})
+	res, err := s.GC(ctx, &berth.ImageGCOptions{Snapshotter: sn})
 	require.NoError(t, err)
 	assert.Equal(t, []digest.Digest{stray.Digest}, res.Blobs)
 	assert.Equal(t, stray.Size, res.Bytes)
 	assert.Equal(t, []string{chains[2].String()}, res.Snapshots)
 
 	require.NoError(t, sn.Remove(ctx, "container"))
-	res, err = s.GC(ctx, &berth.GCOptions{Snapshotter: sn})
+	res, err = s.GC(ctx, &berth.ImageGCOptions{Snapshotter: sn})
 	require.NoError(t, err)
 	assert.Empty(t, res.Blobs)
 	assert.Equal(t, []string{chains[1].String()}, res.Snapshots, "the shared base stays for the kept image")
