@@ -115,4 +115,15 @@ func TestInteropPodmanLoadsAndRunsOurArchives(t *testing.T) {
 			p.run(t, "rmi", "localhost/berth/payload:1")
 		})
 	}
+	t.Run("oci-layout", func(t *testing.T) {
+		tmp, err := os.MkdirTemp("", "layout") // podman names the image after the path, which must be lower-case
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+		dir := filepath.Join(tmp, "layout")
+		require.NoError(t, s.ExportLayout(t.Context(), dir, []string{"localhost/berth/payload:1"}))
+		p.run(t, "pull", "oci:"+dir+":localhost/berth/payload:1")
+		got := p.run(t, "run", "--rm", "--network", "none", "--cgroup-parent", "/"+p.cgroupParent,
+			img.ID().Encoded(), "cat", "/etc/passwd")
+		assert.Contains(t, got, "root:x:0:0")
+	})
 }
