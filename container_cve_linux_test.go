@@ -61,4 +61,3 @@ func TestInitBinaryCannotBeOverwritten(t *testing.T) {
 	assert.NotEmpty(t, inContainer)
 	t.Logf("host root: %v; container root: %s", hostErr, inContainer)
 }
-

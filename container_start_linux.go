@@ -189,7 +189,10 @@ func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = io.child[0], io.child[1], io.child[2]
 	cmd.ExtraFiles = extra
-	cmd.Env = []string{}
+	// Nothing of the caller's environment; a short-lived init needs no
+	// garbage collection nor the cgroup-aware GOMAXPROCS (which reads
+	// /proc/self/cgroup and mountinfo at start-up).
+	cmd.Env = []string{"GOGC=off", "GODEBUG=containermaxprocs=0,updatemaxprocs=0"}
 	cmd.Dir = "/"
 	pidfd := -1
 	cmd.SysProcAttr.Setsid = true
