@@ -77,6 +77,9 @@ func (b *builder) extractArchives(ctx context.Context, p *copyPlan) (func() erro
 			return nil, errors.Join(err, release())
 		}
 		dirs = append(dirs, dir)
+		if err := os.Chmod(dir, 0o755); err != nil { // an archive's "./" entry may change it
+			return nil, errors.Join(err, release())
+		}
 		if err := extractArchive(ctx, f.abs, dir); err != nil {
 			return nil, errors.Join(fmt.Errorf("ADD %s: extracting: %w", cs.name, err), release())
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,7 +94,11 @@ func (b *builder) planCopy(ctx context.Context, s *stageState, fc *dockerfile.Fi
 	if parents {
 		return nil, fmt.Errorf("COPY --parents: %w", errors.ErrUnsupported)
 	}
-	p := &copyPlan{op: op, srcSpec: fc.Sources, chown: fc.Chown, chmod: fc.Chmod, link: fc.Link,
+	srcSpec := slices.Clone(fc.Sources)
+	for _, c := range fc.Contents {
+		srcSpec = append(srcSpec, "<<"+c.Path)
+	}
+	p := &copyPlan{op: op, srcSpec: srcSpec, chown: fc.Chown, chmod: fc.Chmod, link: fc.Link,
 		dest: workdirPath(s.config.Config.WorkingDir, fc.Dest), destDir: isDirSpec(fc.Dest)}
 	if p.dest == "/" {
 		p.destDir = true
@@ -294,6 +299,9 @@ func (b *builder) openFrom(ctx context.Context, p *copyPlan) (func() error, erro
 	}
 	p.src.root = t.dir
 	for _, src := range p.srcSpec {
+		if strings.HasPrefix(src, "<<") {
+			continue
+		}
 		ms, err := p.src.match(src)
 		if err != nil {
 			return nil, errors.Join(err, t.release())

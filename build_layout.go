@@ -146,7 +146,9 @@ func (f *srcFile) isRegular() bool { return f != nil && f.mode.IsRegular() }
 
 // addParents adds the directories above every entry: as they are in the
 // tree (their time the epoch when they gain an entry), or new ones (0755,
-// owned by the --chown user or root).
+// owned by the --chown user or root). Without a tree (COPY --link) they
+// are root's: such a layer must not change the owner of directories of
+// whatever it is put on.
 func (lt *layerTree) addParents(dt destTree, hb headerBuilder) error {
 	modified := map[string]bool{}
 	var missing []string
@@ -163,7 +165,7 @@ func (lt *layerTree) addParents(dt destTree, hb headerBuilder) error {
 			continue
 		}
 		hdr := tar.Header{Typeflag: tar.TypeDir, Mode: 0o755, ModTime: hb.b.epoch}
-		if hb.own != nil {
+		if hb.own != nil && dt.dir != "" {
 			hdr.Uid, hdr.Gid = hb.own.uid, hb.own.gid
 		}
 		if fi, err := dt.lstat(d); err == nil {
