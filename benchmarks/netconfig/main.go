@@ -14,6 +14,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"runtime"
@@ -27,12 +28,16 @@ import (
 func main() {
 	n := flag.Int("n", 200, "iterations of each variant")
 	portmap := flag.Bool("portmap", true, "also measure CNI bridge chained with portmap (needs iptables)")
+	flag.DurationVar(&settle, "settle", 50*time.Millisecond, "pause after each measurement, for the kernel to tear down the closed namespace")
 	flag.Parse()
 	if err := run(*n, *portmap); err != nil {
 		fmt.Fprintln(os.Stderr, "netconfig-bench:", err)
 		os.Exit(1)
 	}
 }
+
+// settle is the pause after each measurement.
+var settle time.Duration
 
 // bench holds the shared set-up: the host namespace, its bridge and pool.
 type bench struct {
@@ -129,11 +134,20 @@ func run(n int, portmap bool) error {
 	defer b.host.Close() // deletes the namespace with everything in it
 	vs := b.variants()
 	// One untimed round first: it creates the CNI bridges and warms caches.
+	// The variants run in a new random order each iteration, and after each
+	// measurement the program pauses for settle: the namespace a variant
+	// closes is torn down by the kernel in the background, which would
+	// otherwise slow whichever variant comes next.
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := make([]*variant, len(vs))
 	for i := -1; i < n; i++ {
-		for _, v := range vs {
+		copy(order, vs)
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		for _, v := range order {
 			if err := measure(v, i, b); err != nil {
 				return fmt.Errorf("%s, iteration %d: %w", v.name, i, err)
 			}
+			time.Sleep(settle)
 		}
 	}
 	report(vs, n)
@@ -221,8 +235,8 @@ func report(vs []*variant, n int) {
 	host, _ := os.Hostname()
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("%d iterations per variant, interleaved, each in a fresh container namespace; %s, %d CPUs, kernel %s, %s, load %s, %s\n\n",
-		n, host, runtime.NumCPU(), strings.TrimSpace(string(kernel)), runtime.Version(),
+	fmt.Printf("%d iterations per variant, interleaved in random order with %v pauses, each in a fresh container namespace; %s, %d CPUs, kernel %s, %s, load %s, %s\n\n",
+		n, settle, host, runtime.NumCPU(), strings.TrimSpace(string(kernel)), runtime.Version(),
 		strings.Join(strings.Fields(string(load))[:3], " "), time.Now().UTC().Format(time.DateOnly))
 	fmt.Println("| variant | attach/ADD median ms | p90 ms | detach/DEL median ms | p90 ms | attach/ADD CPU median ms |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
