@@ -138,3 +138,22 @@ func TestIsolation(t *testing.T) {
 		assert.Equal(t, "/tmp", strings.TrimSpace(out))
 	})
 }
+
+func TestExtraFiles(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	path := t.TempDir() + "/shared"
+	require.NoError(t, os.WriteFile(path, []byte("passed in"), 0o644))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	env := []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0"}
+	out, _, _ := output(t, func(c *berth.Container) { c.ExtraFiles = []*os.File{f}; c.Env = env }, "fds")
+	fds := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, fds, 4, out)
+	assert.True(t, strings.HasPrefix(fds[3], "3 "), fds[3])
+	assert.Contains(t, fds[3], "shared")
+	out, _, code := output(t, func(c *berth.Container) { c.ExtraFiles = []*os.File{f} }, "cat", "/proc/self/fd/3")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "passed in", out)
+}
