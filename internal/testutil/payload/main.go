@@ -8,6 +8,13 @@
 //
 // Every applet prints plain text a test can assert on, and exits 0 on
 // success, 1 on an error (printed to stderr) and 2 on bad usage.
+//
+// The Go runtime's cgroup-aware GOMAXPROCS is off: it would keep the cgroup
+// CPU files open, and the fds applet must show only what the process was
+// given.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
