@@ -128,7 +128,7 @@ func layerListing(t testing.TB, r io.Reader) []string {
 	require.NoError(t, err)
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	var out []string
+	out := []string{}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {

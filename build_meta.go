@@ -29,7 +29,18 @@ func (b *builder) meta(s *stageState, ins dockerfile.Instruction) error {
 		}
 		createdBy = "LABEL " + strings.Join(words, " ")
 	case *dockerfile.Arg:
-		return nil // ARG values reach RUN's environment, not the image
+		// ARG values reach RUN's environment, not the image; the
+		// history records the declaration, as the classic builder and
+		// buildah do.
+		var words []string
+		for _, a := range c.Args {
+			w := a.Name
+			if a.Default != nil {
+				w += "=" + *a.Default
+			}
+			words = append(words, w)
+		}
+		createdBy = "ARG " + strings.Join(words, " ")
 	case *dockerfile.Expose:
 		ports, err := exposedPorts(c)
 		if err != nil {

@@ -74,7 +74,11 @@ func newSuiteEnv(t *testing.T) *suiteEnv {
 	testutil.RequireFeature(t, "tool:busybox")
 	e := newBuildEnv(t, true)
 	img := busyboxImage(t, e)
-	layout := filepath.Join(e.dir, "base-layout")
+	// A lower-case path: buildah names its build container after it.
+	tmp, err := os.MkdirTemp("", "berth-base-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	layout := filepath.Join(tmp, "layout")
 	require.NoError(t, e.store.ExportLayout(t.Context(), layout, []string{"busybox:test"}))
 	return &suiteEnv{buildEnv: e, base: "oci:" + layout + ":docker.io/library/busybox:test",
 		baseDiff: img.DiffIDs()[0].String()}
