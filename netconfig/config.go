@@ -262,3 +262,16 @@ func (c Config) clone() Config {
 	}
 	return c
 }
+
+// portTarget returns the container address and port p forwards to: the
+// first container address of HostIP's family.
+func portTarget(cfg *Config, p Port) (netip.AddrPort, error) {
+	for _, ifc := range cfg.Interfaces {
+		for _, a := range ifc.Addresses {
+			if a.Addr().Is4() == p.HostIP.Is4() {
+				return netip.AddrPortFrom(a.Addr(), p.ContainerPort), nil
+			}
+		}
+	}
+	return netip.AddrPort{}, fmt.Errorf("publishing %v: the container has no address of that family: %w", p, fs.ErrInvalid)
+}

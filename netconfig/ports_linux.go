@@ -3,7 +3,6 @@ package netconfig
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 
@@ -67,19 +66,6 @@ func publishPorts(ns *os.File, cfg *Config) (_ []publisher, retErr error) {
 		return nil, fmt.Errorf("adding DNAT rules for %q: %w", cfg.ID, err)
 	}
 	return pubs, nil
-}
-
-// portTarget returns the container address and port p forwards to: the
-// first container address of HostIP's family.
-func portTarget(cfg *Config, p Port) (netip.AddrPort, error) {
-	for _, ifc := range cfg.Interfaces {
-		for _, a := range ifc.Addresses {
-			if a.Addr().Is4() == p.HostIP.Is4() {
-				return netip.AddrPortFrom(a.Addr(), p.ContainerPort), nil
-			}
-		}
-	}
-	return netip.AddrPort{}, fmt.Errorf("publishing %v: the container has no address of that family: %w", p, fs.ErrInvalid)
 }
 
 func closeAll(pubs []publisher) error {
