@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -139,6 +141,93 @@ func TestBuildSymlinkInsideContextIsFollowed(t *testing.T) {
 	img, err := berth.Build(t.Context(), ctxDir, e.opts(nil))
 	require.NoError(t, err)
 	assert.Equal(t, [][]string{{"- 0644 0:0 0 copied " + contentHash("real")}}, imageLayers(t, e.store, img))
-	_ = os.Remove
-	_ = filepath.Join
+}
+
+func TestBuildCacheWithoutRun(t *testing.T) {
+	e := newBuildEnv(t, false)
+	ctxDir := t.TempDir()
+	writeTree(t, ctxDir, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY a.txt /a/\nCOPY b.txt /b/\nCOPY c.txt /c/\n",
+		"a.txt":      "a", "b.txt": "b", "c.txt": "c",
+	})
+	build := func(dir string, env *buildEnv) (*berth.Image, []string) {
+		rec := &eventRecorder{}
+		img, err := berth.Build(t.Context(), dir, env.opts(rec))
+		require.NoError(t, err)
+		return img, rec.outcomes()
+	}
+	img, _ := build(ctxDir, e)
+	again, outcomes := build(ctxDir, e)
+	assert.Equal(t, img.Digest(), again.Digest())
+	assert.Equal(t, []string{"FROM scratch: done", "COPY a.txt /a/: cached", "COPY b.txt /b/: cached", "COPY c.txt /c/: cached"}, outcomes)
+
+	require.NoError(t, os.WriteFile(filepath.Join(ctxDir, "b.txt"), []byte("changed"), 0o644))
+	edited, outcomes := build(ctxDir, e)
+	assert.NotEqual(t, img.Digest(), edited.Digest())
+	assert.Equal(t, []string{"FROM scratch: done", "COPY a.txt /a/: cached", "COPY b.txt /b/: done", "COPY c.txt /c/: done"}, outcomes)
+
+	// The same inputs in another directory, store and cache: the same image.
+	other := t.TempDir()
+	writeTree(t, other, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY a.txt /a/\nCOPY b.txt /b/\nCOPY c.txt /c/\n",
+		"a.txt":      "a", "b.txt": "changed", "c.txt": "c",
+	})
+	elsewhere, _ := build(other, newBuildEnv(t, false))
+	assert.Equal(t, edited.Digest(), elsewhere.Digest())
+}
+
+func TestBuildSourceDateEpoch(t *testing.T) {
+	e := newBuildEnv(t, false)
+	ctxDir := t.TempDir()
+	writeTree(t, ctxDir, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /\n", "f": "x"})
+	old := time.Unix(1000, 0)
+	require.NoError(t, os.Chtimes(filepath.Join(ctxDir, "f"), old, old))
+	opts := e.opts(nil)
+	opts.Args = map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	img, err := berth.Build(t.Context(), ctxDir, opts)
+	require.NoError(t, err)
+	assert.Equal(t, time.Unix(1700000000, 0).UTC(), img.Created().UTC())
+	// Earlier times are kept, later ones clamped.
+	assert.Equal(t, [][]string{{"- 0644 0:0 1000 f " + contentHash("x")}}, imageLayers(t, e.store, img))
+
+	opts.Args = map[string]string{"SOURCE_DATE_EPOCH": "soon"}
+	_, err = berth.Build(t.Context(), ctxDir, opts)
+	require.ErrorIs(t, err, fs.ErrInvalid)
+}
+
+func TestNewBuildLog(t *testing.T) {
+	var buf strings.Builder
+	log := berth.NewBuildLog(&buf)
+	log(berth.BuildEvent{Kind: berth.StepStarted, ID: 1, Stage: "build", Step: 1, StageSteps: 2, Instruction: "FROM scratch"})
+	log(berth.BuildEvent{Kind: berth.StepDone, ID: 1, Duration: 1500 * time.Millisecond})
+	log(berth.BuildEvent{Kind: berth.StepStarted, ID: 2, Stage: "build", Step: 2, StageSteps: 2, Instruction: "COPY a /"})
+	log(berth.BuildEvent{Kind: berth.StepCached, ID: 2})
+	log(berth.BuildEvent{Kind: berth.StepFailed, ID: 3, Err: errors.New("two\nlines")})
+	assert.Equal(t, "#1 [build 1/2] FROM scratch\n#1 DONE 1.5s\n#2 [build 2/2] COPY a /\n#2 CACHED\n#3 ERROR: two\n#3 lines\n", buf.String())
+}
+
+func TestBuildDockerfileOptions(t *testing.T) {
+	e := newBuildEnv(t, false)
+	ctxDir := t.TempDir()
+	writeTree(t, ctxDir, map[string]string{
+		"build/app.Dockerfile":              "FROM scratch AS one\nCOPY a /one\nFROM scratch AS two\nCOPY a /two\nLABEL from=file\n",
+		"build/app.Dockerfile.dockerignore": "a\n",
+		"a":                                 "a",
+	})
+	opts := e.opts(nil)
+	opts.Dockerfile = "build/app.Dockerfile"
+	_, err := berth.Build(t.Context(), ctxDir, opts)
+	require.ErrorIs(t, err, fs.ErrNotExist, "the Dockerfile's own ignore file applies")
+
+	opts.DockerfileContent = []byte("FROM scratch AS one\nCOPY a /one\nFROM scratch AS two\nCOPY a /two\n")
+	opts.Target = "one"
+	opts.Labels = map[string]string{"built-by": "test"}
+	opts.Tags = []string{"opts:1", "registry.example/opts:2"}
+	img, err := berth.Build(t.Context(), ctxDir, opts)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"- 0644 0:0 0 one " + contentHash("a")}}, imageLayers(t, e.store, img))
+	assert.Equal(t, map[string]string{"built-by": "test"}, img.Config().Config.Labels)
+	info, err := e.store.Inspect(t.Context(), "opts:1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"docker.io/library/opts:1", "registry.example/opts:2"}, info.Names)
 }
