@@ -35,7 +35,8 @@ type ImageGCResult struct {
 }
 
 // GC deletes every blob that no image in the store references (leftovers
-// of removals, interrupted imports, images written but never kept) and,
+// of removals, interrupted imports, images written but never kept), the
+// temporary files of writers that crashed, and,
 // with opts.Snapshotter, the layer snapshots of images no longer in the
 // store. It holds the store lock exclusively, so it waits for imports and
 // [ImageWriter]s in progress (or for ctx). A manifest or config that
@@ -74,6 +75,9 @@ func (s *ImageStore) GC(ctx context.Context, opts *ImageGCOptions) (_ ImageGCRes
 		res.Blobs = append(res.Blobs, b.Digest)
 		res.Bytes += b.Size
 	}
+	if err := s.cleanLeftovers(ctx); err != nil {
+		return res, fmt.Errorf("collecting garbage: %w", err)
+	}
 	if opts != nil && opts.Snapshotter != nil {
 		res.Snapshots, err = gcSnapshots(ctx, opts.Snapshotter, live.chains)
 		if err != nil {
@@ -81,6 +85,26 @@ func (s *ImageStore) GC(ctx context.Context, opts *ImageGCOptions) (_ ImageGCRes
 		}
 	}
 	return res, nil
+}
+
+// errKeepIndex makes UpdateIndex hold its lock without writing.
+var errKeepIndex = errors.New("index left as it is")
+
+// cleanLeftovers removes the temporary files of writers that crashed
+// (partial blobs, index updates), as layers.NewLayout does. It must run
+// with the store lock held exclusively, and it takes the index lock, so
+// that no live writer's temporary file can be mistaken for a leftover.
+func (s *ImageStore) cleanLeftovers(ctx context.Context) error {
+	err := s.layout.UpdateIndex(ctx, func(*ocispec.Index) error {
+		if _, err := layers.NewLayout(ctx, s.dir); err != nil {
+			return err
+		}
+		return errKeepIndex
+	})
+	if errors.Is(err, errKeepIndex) {
+		return nil
+	}
+	return err
 }
 
 // reach is the set of blobs reachable from some roots, and the chain IDs

@@ -246,6 +246,25 @@ func TestImageStoreGCBlobsAndSnapshots(t *testing.T) {
 	}
 }
 
+func TestImageStoreGCRemovesCrashLeftovers(t *testing.T) {
+	s := newStore(t)
+	img := writeImage(t, s, nil, [][]byte{uniqueLayer(t, 1)}, "keep")
+	leftovers := []string{filepath.Join(s.Dir(), ".berth-tmp-index.json-1234"), filepath.Join(s.Dir(), ".berth-ingest", "partial")}
+	for _, p := range leftovers {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte("left by a writer that crashed"), 0o644))
+	}
+	_, err := s.GC(t.Context(), nil)
+	require.NoError(t, err)
+	for _, p := range leftovers {
+		_, err := os.Stat(p)
+		assert.ErrorIs(t, err, fs.ErrNotExist, p)
+	}
+	info, err := s.Inspect(t.Context(), "keep")
+	require.NoError(t, err)
+	assert.Equal(t, img.Digest(), info.Image.Digest(), "the index is untouched")
+}
+
 func chainStrings(img *berth.Image) []string {
 	var out []string
 	for _, c := range layers.ChainIDs(img.DiffIDs()) {
