@@ -72,7 +72,8 @@ const storeLockFile = ".berth-images.lock"
 // image layout) if needed. An existing OCI image layout, for example one
 // written by skopeo, can be opened as a store; one of another layout
 // version wraps errors.ErrUnsupported. Blobs are written so that a crash
-// never leaves a visible partial blob.
+// never leaves a visible partial blob; the temporary files a crashed
+// writer leaves are removed by [ImageStore.GC].
 func OpenImageStore(ctx context.Context, dir string, opts ...ImageStoreOption) (*ImageStore, error) {
 	var cfg imageStoreConfig
 	for _, o := range opts {
