@@ -91,6 +91,7 @@ func run(ctx context.Context, n int, src string, skipBuildah bool) error {
 			fn   func() (string, error)
 		}{
 			{"berth cold", func() (string, error) { return b.build(ctx, ctxDir, true) }},
+			{"berth cold, empty snapshotter and cache", func() (string, error) { return b.fresh(ctx, ctxDir) }},
 			{"berth cached", func() (string, error) { return b.build(ctx, ctxDir, false) }},
 			{"berth one file edited", berthEdit},
 		} {
@@ -196,6 +197,27 @@ func (b *berthBench) build(ctx context.Context, dir string, noCache bool) (strin
 	return img.Digest().String(), nil
 }
 
+// fresh builds with a new snapshotter and cache directory: the base is
+// unpacked again and nothing is cached.
+func (b *berthBench) fresh(ctx context.Context, dir string) (string, error) {
+	tmp, err := os.MkdirTemp(b.dir, "fresh-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	sn, err := layers.NewOverlay(filepath.Join(tmp, "snapshots"))
+	if err != nil {
+		return "", err
+	}
+	defer sn.Close()
+	img, err := berth.Build(ctx, dir, &berth.BuildOptions{Store: b.store, Snapshotter: sn,
+		CacheDir: filepath.Join(tmp, "cache"), Args: map[string]string{"BASE": b.base}, StateDir: filepath.Join(b.dir, "state")})
+	if err != nil {
+		return "", err
+	}
+	return img.Digest().String(), nil
+}
+
 // buildahRuns times buildah bud --layers on the same context and base.
 func buildahRuns(ctx context.Context, work, ctxDir, layout string, n int, results map[string]timings, editFile string) error {
 	root := filepath.Join(work, "buildah")
@@ -245,7 +267,7 @@ func buildahRuns(ctx context.Context, work, ctxDir, layout string, n int, result
 
 func report(results map[string]timings, digests map[string][]string, n int) {
 	fmt.Printf("| build (%d runs each) | median | min |\n|---|---|---|\n", n)
-	for _, k := range []string{"berth cold", "buildah cold", "berth cached", "buildah cached", "berth one file edited", "buildah one file edited"} {
+	for _, k := range []string{"berth cold", "berth cold, empty snapshotter and cache", "buildah cold", "berth cached", "buildah cached", "berth one file edited", "buildah one file edited"} {
 		if t, ok := results[k]; ok {
 			fmt.Printf("| %s | %v | %v |\n", k, t.median().Round(time.Millisecond/10), t.min().Round(time.Millisecond/10))
 		}
