@@ -23,6 +23,7 @@ type differ struct {
 	opts         *DiffOptions
 	lower, upper string
 	links        map[uint64]string // inode in upper -> first name written
+	prefetch     *prefetcher       // overlay fast path only
 	pending      []pendingDir      // unchanged parents, written before a changed child
 	buf          []byte
 }
@@ -40,6 +41,9 @@ type node struct {
 	abs string
 	st  unix.Stat_t
 	fd  int
+	// xattrs were read already (by a prefetch worker) if haveXattrs.
+	xattrs     map[string]string
+	haveXattrs bool
 }
 
 func lstatNode(root, rel string) (node, error) {
@@ -65,6 +69,8 @@ func (d *differ) run() error {
 		if err != nil {
 			return err
 		}
+		d.prefetch = newPrefetcher(2)
+		defer d.prefetch.close()
 		return d.overlayDir("", fd)
 	}
 	return d.compareDir("")
@@ -378,11 +384,12 @@ func (d *differ) header(n *node) (*tar.Header, error) {
 	default:
 		return nil, nil
 	}
-	var xs map[string]string
-	var err error
-	if n.fd >= 0 {
+	xs, err := n.xattrs, error(nil)
+	switch {
+	case n.haveXattrs: // read ahead by a prefetch worker
+	case n.fd >= 0:
 		xs, err = fdXattrs(n.fd, n.abs)
-	} else {
+	default:
 		xs, err = listXattrs(n.abs)
 	}
 	if err != nil {

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"archive/tar"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -15,7 +17,7 @@ import (
 func (d *differ) overlayDir(rel string, dirfd int) error {
 	dir := os.NewFile(uintptr(dirfd), joinAbs(d.upper, rel))
 	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
+	ents, err := dir.ReadDir(-1)
 	if err != nil {
 		return err
 	}
@@ -28,17 +30,23 @@ func (d *differ) overlayDir(rel string, dirfd int) error {
 			}
 		}
 	}
-	nodes := make([]node, 0, len(names))
-	for _, name := range names {
-		n := node{rel: path.Join(rel, name), abs: joinAbs(d.upper, path.Join(rel, name)), fd: -1}
-		if err := unix.Fstatat(dirfd, name, &n.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	nodes := make([]node, 0, len(ents))
+	for _, e := range ents {
+		n := node{rel: path.Join(rel, e.Name()), fd: -1}
+		n.abs = joinAbs(d.upper, n.rel)
+		if e.Type().IsRegular() {
+			// A prefetch worker stats it through its open fd.
+			n.st.Mode = unix.S_IFREG
+		} else if err := unix.Fstatat(dirfd, e.Name(), &n.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return &fs.PathError{Op: "lstat", Path: n.abs, Err: err}
 		}
 		nodes = append(nodes, n)
 	}
 	sort.Slice(nodes, func(a, b int) bool { return overlayOutName(&nodes[a]) < overlayOutName(&nodes[b]) })
+	dp := d.prefetch.forDir(dirfd, nodes)
+	defer dp.close() // before dir.Close: the jobs use dirfd
 	for i := range nodes {
-		if err := d.overlayNode(&nodes[i], dirfd); err != nil {
+		if err := d.overlayNode(&nodes[i], dirfd, dp, i); err != nil {
 			return err
 		}
 	}
@@ -66,7 +74,7 @@ func overlayOutName(n *node) string {
 	return base
 }
 
-func (d *differ) overlayNode(n *node, dirfd int) error {
+func (d *differ) overlayNode(n *node, dirfd int, dp *dirPrefetch, i int) error {
 	if err := d.ctx.Err(); err != nil {
 		return err
 	}
@@ -74,6 +82,10 @@ func (d *differ) overlayNode(n *node, dirfd int) error {
 		return d.writeWhiteout(n.rel)
 	}
 	_, base := splitName(n.rel)
+	if f := dp.get(i); f != nil {
+		defer dp.done(f)
+		return d.writePrefetched(n, f)
+	}
 	if !n.isDir() {
 		return d.writeHeaderAt(n, dirfd, base)
 	}
@@ -87,4 +99,32 @@ func (d *differ) overlayNode(n *node, dirfd int) error {
 		return err
 	}
 	return d.overlayDir(n.rel, fd)
+}
+
+// writePrefetched writes a regular file a worker has opened and read
+// ahead.
+func (d *differ) writePrefetched(n *node, f *prefetch) error {
+	<-f.done
+	if f.err != nil {
+		return f.err
+	}
+	n.st, n.xattrs, n.haveXattrs, n.fd = f.st, f.xs, true, f.fd
+	defer func() { n.fd = -1 }()
+	hdr, err := d.header(n)
+	if err != nil || hdr == nil {
+		return err
+	}
+	if err := d.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("writing %q: %w", hdr.Name, err)
+	}
+	if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
+		return nil
+	}
+	if _, err := d.tw.Write(f.data); err != nil {
+		return fmt.Errorf("writing %q: %w", n.rel, err)
+	}
+	if rest := hdr.Size - int64(len(f.data)); rest > 0 {
+		return d.copyContent(n, rest)
+	}
+	return nil
 }
