@@ -134,12 +134,17 @@ func Dispatch(ctx context.Context) (handled bool, err error) {
 // ExtraFiles and further SysProcAttr fields (UidMappings, Setsid, Setctty,
 // UseCgroupFD, ...) before Start; keep Path and Args[0] as they are.
 //
-// The binary is a copy of /proc/self/exe in a memfd sealed against writes,
-// made once per process and reused (CVE-2019-5736: root in the container
-// cannot modify the host binary through the child's /proc/PID/exe). When
-// the running binary already is such a copy, it is reused without copying.
-// The copy costs the binary's size in shared memory for the life of the
-// process.
+// The child runs a protected view of /proc/self/exe, made once per process
+// and reused, through which the host binary cannot be modified
+// (CVE-2019-5736: root in the container cannot write to it through the
+// child's /proc/PID/exe). Where the caller may mount (CAP_SYS_ADMIN,
+// Linux 6.13 or later) it is the binary itself, seen through a private
+// overlay that has no upper layer and is mounted nowhere: the overlay's
+// superblock is read-only, so no remount or mount clone makes it
+// writable, and nothing is copied. Elsewhere (rootless, older kernels) it
+// is a copy in a memfd sealed against writes, which costs the binary's
+// size in shared memory for the life of the process; when the running
+// binary already is such a memfd, it is reused without copying.
 //
 // For a user namespace (k holds [User]), also set UidMappings and
 // GidMappings (or call [WriteIDMaps] while the child waits) and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -65,28 +64,27 @@ func sealedExe() (*os.File, error) {
 	return f, nil
 }
 
-func makeSealedExe() (_ *os.File, retErr error) {
+// makeSealedExe makes the protected copy of the running binary: the
+// binary itself when it already is a sealed memfd, else a zero-copy view
+// of it on a private read-only overlay ([overlayExe]), else a sealed memfd
+// copy.
+func makeSealedExe() (*os.File, error) {
 	exe, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("opening own binary: %w", err)
 	}
 	defer exe.Close()
 	if isSealed(int(exe.Fd())) {
-		return dupHigh(int(exe.Fd()))
+		return dupHigh(int(exe.Fd()), "memfd:berth-init")
 	}
-	mfd, err := memfdCreate("berth-init")
+	f, err := overlayExe(exe)
 	if err != nil {
-		return nil, err
+		if f, err = copyExe(exe); err != nil {
+			return nil, err
+		}
 	}
-	memf := os.NewFile(uintptr(mfd), "memfd:berth-init")
-	defer func() { retErr = errors.Join(retErr, memf.Close()) }()
-	if _, err := io.Copy(memf, exe); err != nil {
-		return nil, fmt.Errorf("copying own binary into memfd: %w", err)
-	}
-	if err := addSeals(int(memf.Fd())); err != nil {
-		return nil, err
-	}
-	return dupHigh(int(memf.Fd()))
+	defer f.Close()
+	return dupHigh(int(f.Fd()), f.Name())
 }
 
 func memfdCreate(name string) (int, error) {
@@ -120,7 +118,7 @@ func isSealed(fd int) bool {
 
 // dupHigh returns a close-on-exec duplicate of fd numbered at least
 // sealedFDMin, or as high as the open-files limit allows.
-func dupHigh(fd int) (*os.File, error) {
+func dupHigh(fd int, name string) (*os.File, error) {
 	low := sealedFDMin
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < uint64(2*low) {
@@ -128,9 +126,9 @@ func dupHigh(fd int) (*os.File, error) {
 	}
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, low)
 	if err != nil {
-		return nil, &fs.PathError{Op: "fcntl F_DUPFD_CLOEXEC", Path: "memfd:berth-init", Err: err}
+		return nil, &fs.PathError{Op: "fcntl F_DUPFD_CLOEXEC", Path: name, Err: err}
 	}
-	return os.NewFile(uintptr(nfd), "memfd:berth-init"), nil
+	return os.NewFile(uintptr(nfd), name), nil
 }
 
 // nameThread sets the calling thread's name (comm, at most 15 bytes), so
