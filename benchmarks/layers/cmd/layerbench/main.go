@@ -1,0 +1,205 @@
+// Command layerbench measures layers.Apply and layers.Diff against GNU tar
+// and umoci on the same 20,000-file, ~300 MB layer, in one run, and prints
+// a Markdown table.
+//
+// Run it as root from benchmarks/layers (umoci unpack needs root here):
+//
+//	go run ./cmd/layerbench -work /var/tmp/berth-layerbench -runs 5
+//
+// Method: every extraction goes into a new, uniquely named directory
+// under a parent marked with chattr +T; the inputs are read once before
+// timing, so they come from the page cache; nothing is fsynced; trees are
+// deleted only after all runs, and `sync` runs between measurements,
+// outside the timed part. Variants run round-robin, so load changes on a
+// shared machine spread over all of them.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berthlabs/berth/layers"
+)
+
+type variant struct {
+	name   string
+	run    func(ctx context.Context, dst string) error
+	repeat int // measurements per round; 0 means 1
+}
+
+func main() {
+	work := flag.String("work", "/var/tmp/berth-layerbench", "work directory (inputs and extracted trees)")
+	runs := flag.Int("runs", 5, "measurements per variant")
+	files := flag.Int("files", 20000, "files in the generated layer")
+	size := flag.Int64("size", 300<<20, "uncompressed bytes of file content")
+	flag.Parse()
+	if err := run(context.Background(), *work, *runs, *files, *size); err != nil {
+		fmt.Fprintln(os.Stderr, "layerbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, work string, runs, files int, size int64) error {
+	in, err := prepareInputs(ctx, work, files, size)
+	if err != nil {
+		return err
+	}
+	trees := filepath.Join(work, "trees")
+	if err := os.MkdirAll(trees, 0o755); err != nil {
+		return err
+	}
+	_ = exec.Command("chattr", "+T", trees).Run()
+	defer os.RemoveAll(trees)
+
+	upper := filepath.Join(trees, "upper")
+	if err := os.Mkdir(upper, 0o755); err != nil {
+		return err
+	}
+	if _, err := layers.Apply(ctx, upper, mustOpen(in.tar), nil); err != nil {
+		return fmt.Errorf("making the diff source: %w", err)
+	}
+	applies := applyVariants(in)
+	diffs := diffVariants(upper)
+	results := map[string][]time.Duration{}
+	for r := range runs {
+		for _, v := range append(applies, diffs...) {
+			for k := range max(v.repeat, 1) {
+				dst := filepath.Join(trees, fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(v.name, " ", "_"), r, k))
+				sync()
+				start := time.Now()
+				if err := v.run(ctx, dst); err != nil {
+					return fmt.Errorf("%s: %w", v.name, err)
+				}
+				results[v.name] = append(results[v.name], time.Since(start))
+			}
+		}
+	}
+	report(in, applies, diffs, results, runs)
+	return nil
+}
+
+func sync() { _ = exec.Command("sync").Run() }
+
+func mustOpen(path string) *os.File {
+	f, err := os.Open(path)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func applyVariants(in inputs) []variant {
+	ours := func(path string) func(context.Context, string) error {
+		return func(ctx context.Context, dst string) error {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return err
+			}
+			_, err = layers.Apply(ctx, dst, f, nil)
+			return err
+		}
+	}
+	return []variant{
+		{"layers.Apply tar", ours(in.tar), 1},
+		{"tar -x", func(ctx context.Context, dst string) error {
+			return tarX(ctx, dst, "-xf", in.tar)
+		}, 1},
+		{"layers.Apply tar.gz", ours(in.gz), 1},
+		{"tar -xzf", func(ctx context.Context, dst string) error {
+			return tarX(ctx, dst, "-xzf", in.gz)
+		}, 1},
+		{"layers.Apply tar.zst", ours(in.zst), 1},
+		{"umoci unpack (tar.gz)", func(ctx context.Context, dst string) error {
+			return command(ctx, "umoci", "unpack", "--image", in.layout+":bench", dst)
+		}, 1},
+	}
+}
+
+func tarX(ctx context.Context, dst, mode, src string) error {
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		return err
+	}
+	return command(ctx, "tar", "--same-owner", "-p", mode, src, "-C", dst)
+}
+
+func diffVariants(upper string) []variant {
+	return []variant{
+		{"layers.Diff overlay upper | cat", func(ctx context.Context, _ string) error {
+			return intoCat(ctx, func(w io.Writer) error {
+				_, err := layers.Diff(ctx, "", upper, w, &layers.DiffOptions{OverlayUpper: true})
+				return err
+			})
+		}, 3},
+		{"tar -c | cat", func(ctx context.Context, _ string) error {
+			return command(ctx, "sh", "-c", "tar -C "+upper+" -cf - . | cat > /dev/null")
+		}, 3},
+	}
+}
+
+// intoCat runs fn writing into a pipe drained by cat > /dev/null.
+func intoCat(ctx context.Context, fn func(io.Writer) error) error {
+	cmd := exec.CommandContext(ctx, "sh", "-c", "cat > /dev/null")
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	ferr := fn(w)
+	cerr := w.Close()
+	werr := cmd.Wait()
+	if ferr != nil {
+		return ferr
+	}
+	if cerr != nil {
+		return cerr
+	}
+	return werr
+}
+
+func command(ctx context.Context, name string, args ...string) error {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %v: %w: %s", name, args, err, out)
+	}
+	return nil
+}
+
+func report(in inputs, applies, diffs []variant, res map[string][]time.Duration, runs int) {
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("Layer: %d files, %.0f MB uncompressed tar, %.0f MB gzip, %.0f MB zstd. %d runs each, round-robin; %d CPUs, GOMAXPROCS %d; load average at the end: %s\n\n",
+		in.files, mb(in.tarSize), mb(in.gzSize), mb(in.zstSize), runs, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.TrimSpace(string(load)))
+	fmt.Println("| what | runs | min | median | max |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, v := range append(applies, diffs...) {
+		ds := slices.Clone(res[v.name])
+		slices.Sort(ds)
+		fmt.Printf("| %s | %d | %.2f s | %.2f s | %.2f s |\n", v.name, len(ds), ds[0].Seconds(), ds[len(ds)/2].Seconds(), ds[len(ds)-1].Seconds())
+	}
+	med := func(n string) float64 {
+		ds := slices.Clone(res[n])
+		slices.Sort(ds)
+		return ds[len(ds)/2].Seconds()
+	}
+	fmt.Println()
+	fmt.Printf("- Apply tar vs tar -x: %.2fx the speed\n", med("tar -x")/med("layers.Apply tar"))
+	fmt.Printf("- Apply tar.gz vs tar -xzf: %.2fx the speed\n", med("tar -xzf")/med("layers.Apply tar.gz"))
+	fmt.Printf("- Apply tar.gz vs umoci unpack: %.2fx the speed\n", med("umoci unpack (tar.gz)")/med("layers.Apply tar.gz"))
+	fmt.Printf("- Diff vs tar -c | cat: %.2fx the speed\n", med("tar -c | cat")/med("layers.Diff overlay upper | cat"))
+}
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
