@@ -420,8 +420,8 @@ func (x *extractor) linkMetadata(pfd int, base string, hdr *tar.Header, chmod bo
 		}
 	}
 	if chmod {
-		if err := unix.Fchmodat(pfd, base, tarMode(hdr), 0); err != nil {
-			return &fs.PathError{Op: "fchmodat", Path: hdr.Name, Err: err}
+		if err := chmodNoFollow(pfd, base, tarMode(hdr)); err != nil {
+			return &fs.PathError{Op: "chmod", Path: hdr.Name, Err: err}
 		}
 	}
 	if xs := entryXattrs(hdr, x.opts.Unprivileged); len(xs) > 0 {
@@ -479,4 +479,25 @@ func (x *extractor) special(pfd int, base string, hdr *tar.Header) error {
 		return &fs.PathError{Op: "mknodat", Path: hdr.Name, Err: err}
 	}
 	return x.linkMetadata(pfd, base, hdr, true)
+}
+
+// chmodNoFollow sets the mode of the device or fifo base in directory
+// pfd, never of what a symlink there would point to: it opens the node
+// with O_PATH|O_NOFOLLOW (which neither blocks on a fifo nor opens a
+// device), checks it is not a symlink, and changes the mode through the
+// descriptor's /proc/self/fd link.
+func chmodNoFollow(pfd int, base string, mode uint32) error {
+	fd, err := unix.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return unix.ELOOP
+	}
+	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
