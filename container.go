@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthlabs/berth/cgroups"
+	"github.com/berthlabs/berth/layers"
 	"github.com/berthlabs/berth/namespaces"
 )
 
@@ -18,7 +20,16 @@ import (
 // The zero value of every field is the safe choice: fully isolated (every
 // namespace but the user namespace is new), Docker's default 14
 // capabilities, no_new_privs set, the default seccomp profile, open files
-// limited to 1024. Opting out is always an explicit field.
+// limited to 1024, a cgroup of its own with the default device allowlist,
+// no network but loopback. Opting out is always an explicit field.
+//
+// On the host a container holds its cgroup, its network (veth, IP lease,
+// published ports) and, when made from an image, a snapshot. The cgroup
+// and the network are released as soon as its init exits (the process
+// that started it, or the monitor for Detach, does that); the snapshot and
+// the state when it is deleted. [GC] releases all of it after a crash.
+// A [Runtime] (see [Open]) supplies what containers share: images,
+// snapshots, the bridge and its IP leases.
 //
 // A Container is single-use: it cannot be started twice. Its methods are
 // safe for concurrent use once Start has returned; do not change the fields
@@ -31,9 +42,28 @@ type Container struct {
 	ID string
 
 	// RootFS is the host directory that becomes the container's "/".
-	// Required. It is bind-mounted on itself in the container's mount
-	// namespace; the host's view of it is not changed.
+	// Required, unless RootFSMounts or Image give the root filesystem. It
+	// is bind-mounted on itself in the container's mount namespace; the
+	// host's view of it is not changed.
 	RootFS string
+
+	// RootFSMounts, when not empty, are mounted on RootFS first thing in
+	// the container's mount namespace ([layers.MountAll]), so that the
+	// host's mount table never shows them and they vanish with the
+	// container: usually the overlay of a snapshot from
+	// [layers.Snapshotter.Prepare]. RootFS may then be empty: the mount
+	// point is a directory in the container's state directory. Nil: RootFS
+	// is used as it is.
+	RootFSMounts []layers.Mount
+
+	// Image, set by [Runtime.NewContainer], is the image the container
+	// runs on: Start prepares a new snapshot of it (unpacking the image
+	// into the Runtime's snapshotter first if need be), mounts it as
+	// RootFSMounts, and Delete removes the snapshot, so that every
+	// container of one image shares its unpacked layers and owns only its
+	// changes. Setting Image on a Container that did not come from
+	// Runtime.NewContainer makes Start fail (fs.ErrInvalid).
+	Image *Image
 
 	// ReadOnlyRootFS remounts "/" read-only once the container's mounts are
 	// in place (docker run --read-only). False: writable.
@@ -135,6 +165,33 @@ type Container struct {
 	// [DefaultStateDir].
 	StateDir string
 
+	// Resources limits the container's memory, CPU, block I/O and number
+	// of tasks (docker run --memory, --cpus, --pids-limit ...), in cgroup
+	// v2 terms, translated on cgroup v1 (see [cgroups.Resources]). The
+	// container's program starts inside the limits: on cgroup v2 the init
+	// is born in the container's cgroup (clone3 CLONE_INTO_CGROUP), on v1
+	// it is moved there during the start handshake, before it execs. When
+	// Devices is empty and the host has a devices controller (cgroup v1),
+	// [DefaultDeviceRules] apply. Nil sets no limits; the container still
+	// gets a cgroup of its own when the host's cgroups allow it, for
+	// [Container.Stats], [Container.Pause] and a Delete that kills every
+	// process of the container (if creating it fails, the container runs
+	// in the caller's cgroup, and those methods wrap
+	// errors.ErrUnsupported). Start fails if Resources is set and the
+	// cgroup cannot be made.
+	Resources *cgroups.Resources
+
+	// Cgroup is the container's cgroup path, the same in every hierarchy;
+	// "" means ID under [cgroups.DefaultParent] ("/berth/ID"). A relative
+	// path is placed under cgroups.DefaultParent. The group must not
+	// exist: Start creates it and the container's end removes it.
+	Cgroup string
+
+	// Network connects the container; see [Network] for the modes. Nil
+	// is like Mode "none" without /etc files: a network namespace of its
+	// own with only loopback (or the caller's, with Net in Share).
+	Network *Network
+
 	// LogMaxSize caps one log file of a detached container, in bytes; 0
 	// means 10 MiB. LogMaxFiles is how many files are kept in rotation,
 	// the current one included; 0 means 2.
@@ -143,7 +200,11 @@ type Container struct {
 
 	mu     sync.Mutex
 	run    *running
-	loaded *State // for a container found by Load or started detached
+	loaded *State   // for a container found by Load or started detached
+	rt     *Runtime // set by Runtime.NewContainer and Runtime.Load
+	// cgroupCache is the cgroup of a container found by Load, opened by
+	// the first Stats or Pause.
+	cgroupCache *cgroups.Group
 }
 
 // DefaultPath is the PATH a container gets when its Env has none.
@@ -191,4 +252,11 @@ type running struct {
 	proc    *procHandle
 	tty     *os.File // the pty master, nil without TTY
 	store   *store
+	// host is what the container holds on the host (cgroup, network),
+	// released by the reaper once the init has exited; nil for Exec.
+	host *hostSide
+	// cgroup is the container's cgroup (nil without one), for Pause,
+	// Stats and Delete; the reaper deletes it when the init exits.
+	cgroup *cgroups.Group
+	st     *State // the state Start recorded; nil for Exec
 }

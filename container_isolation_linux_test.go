@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/testutil"
 )
 
@@ -108,8 +109,19 @@ func TestIsolation(t *testing.T) {
 		_, errOut, code := output(t, nil, "mknod", "/tmp/sda")
 		assert.NotEqual(t, 0, code)
 		assert.Contains(t, errOut, "operation not permitted")
-		// CAP_MKNOD is in the default set: the seccomp profile refuses it.
-		out, _, code := output(t, func(c *berth.Container) { c.Unconfined = true }, "mknod", "/tmp/sda")
+		// CAP_MKNOD is in the default set: the seccomp profile refuses it,
+		// and so does the default device cgroup where there is one.
+		if testutil.HasFeature("cgroup1:devices") {
+			_, errOut, code = output(t, func(c *berth.Container) { c.Unconfined = true }, "mknod", "/tmp/sda")
+			assert.NotEqual(t, 0, code)
+			assert.Contains(t, errOut, "operation not permitted")
+		}
+		allowAll := &cgroups.Resources{Devices: []cgroups.DeviceRule{{Allow: true, Type: 'a', Major: -1, Minor: -1, Access: "rwm"}}}
+		out, _, code := output(t, func(c *berth.Container) { c.Unconfined, c.Resources = true, allowAll }, "mknod", "/tmp/sda")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, out, "created")
+		// The default allowlist keeps character devices such as /dev/null.
+		out, _, code = output(t, func(c *berth.Container) { c.Unconfined = true }, "mknod", "/tmp/null", "c", "1", "3")
 		assert.Equal(t, 0, code)
 		assert.Contains(t, out, "created")
 	})

@@ -146,16 +146,17 @@ func (c *Container) State(ctx context.Context) (*State, error) {
 	return s.load(c.ID)
 }
 
-// Delete removes the container: it kills it (SIGKILL) if it still runs,
-// waits for it, and removes its state and log. Deleting twice is not an
-// error. ctx bounds the wait.
+// Delete removes the container: it kills every process of it (SIGKILL to
+// the whole cgroup, paused or not) if it still runs, waits for it, releases
+// its cgroup and network, and removes its snapshot, state and log.
+// Deleting twice is not an error. ctx bounds the wait.
 func (c *Container) Delete(ctx context.Context) error {
 	c.mu.Lock()
 	r, st := c.run, c.loaded
 	c.mu.Unlock()
 	switch {
 	case r != nil:
-		if err := r.proc.signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, os.ErrClosed) {
+		if err := r.kill(ctx); err != nil {
 			return fmt.Errorf("deleting container %q: %w", c.ID, err)
 		}
 		select {
@@ -166,9 +167,27 @@ func (c *Container) Delete(ctx context.Context) error {
 		if r.tty != nil {
 			r.tty.Close()
 		}
-		return r.store.remove(c.ID)
+		return errors.Join(removeSnapshot(ctx, r.st.Snapshot), r.store.remove(c.ID))
 	case st != nil:
 		return c.deleteLoaded(ctx, st)
 	}
 	return fmt.Errorf("deleting container %q: %w", c.ID, errNotStarted)
+}
+
+// kill kills the init and thaws the cgroup, so that a paused container
+// dies too; the reaper then kills the rest of the cgroup.
+func (r *running) kill(ctx context.Context) error {
+	err := r.proc.signal(syscall.SIGKILL)
+	if err != nil && !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	select {
+	case <-r.done:
+		return nil
+	default:
+	}
+	if g := r.cgroup; g != nil {
+		_ = g.Thaw() // fails only once the reaper deleted the group
+	}
+	return nil
 }

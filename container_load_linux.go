@@ -10,6 +10,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/berthlabs/berth/cgroups"
 )
 
 // Load finds the container id in stateDir ("" means [DefaultStateDir]),
@@ -35,6 +37,10 @@ func fromState(dir string, st *State) *Container {
 		Env: st.Env, Dir: st.Dir, User: st.User, AdditionalGroups: st.AdditionalGroups, Hostname: st.Hostname,
 		Share: st.Share, UserNS: st.UserNS, AllowNewPrivileges: !st.NoNewPrivileges, Rlimits: st.Rlimits,
 		Unconfined: !st.Seccomp, TTY: st.TTY, Detach: st.Detached, StateDir: dir, LogMaxFiles: st.LogMaxFiles,
+		RootFSMounts: st.RootFSMounts, Resources: st.Resources, Cgroup: st.Cgroup,
+	}
+	if st.Network != nil {
+		c.Network = &Network{Mode: st.Network.Mode, Ports: st.Network.Config.Ports, DNS: st.Network.Config.DNS, Hosts: st.Network.Config.Hosts}
 	}
 	c.loaded = st
 	return c
@@ -54,7 +60,7 @@ func List(ctx context.Context, stateDir string) ([]*State, error) {
 		return nil, err
 	}
 	for _, st := range states {
-		if st.Status == StatusRunning && !alive(st.PID, st.PIDStart) {
+		if (st.Status == StatusRunning || st.Status == StatusPaused) && !alive(st.PID, st.PIDStart) {
 			st.Status, st.ExitCode = StatusExited, -1
 		}
 	}
@@ -64,8 +70,9 @@ func List(ctx context.Context, stateDir string) ([]*State, error) {
 
 // GC removes what crashed programs left in stateDir ("" means
 // [DefaultStateDir]): every container whose owner (the program that
-// started it, or its monitor) is gone, killing its process first if it
-// still runs, and half-created state. Exited detached containers stay
+// started it, or its monitor) is gone, killing its processes first if
+// they still run and releasing its cgroup, network and snapshot, and
+// half-created state. Exited detached containers stay
 // until deleted, like docker's stopped containers. It returns the IDs it
 // removed. It is safe to run at any time, also concurrently with Start.
 func GC(ctx context.Context, stateDir string) ([]string, error) {
@@ -84,6 +91,10 @@ func GC(ctx context.Context, stateDir string) ([]string, error) {
 			continue
 		}
 		if err := killAndWait(ctx, st); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := errors.Join(releaseOrphan(ctx, s, st), removeSnapshot(ctx, st.Snapshot)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -152,7 +163,7 @@ func (c *Container) waitLoaded(ctx context.Context, st *State) (int, error) {
 		return -1, err
 	}
 	if cur, err := s.load(c.ID); err == nil && cur.Status == StatusExited {
-		return cur.ExitCode, nil
+		return cur.ExitCode, exitErr(cur)
 	}
 	if h, err := openProc(st.PID, st.PIDStart); err == nil {
 		_, err := h.wait(ctx)
@@ -168,7 +179,7 @@ func (c *Container) waitLoaded(ctx context.Context, st *State) (int, error) {
 			return -1, fmt.Errorf("waiting for container %q: %w", c.ID, err)
 		}
 		if cur.Status == StatusExited {
-			return cur.ExitCode, nil
+			return cur.ExitCode, exitErr(cur)
 		}
 		if !alive(cur.OwnerPID, cur.OwnerStart) || time.Now().After(deadline) {
 			return -1, fmt.Errorf("waiting for container %q: exit status not recorded (owner %d gone): %w", c.ID, cur.OwnerPID, fs.ErrNotExist)
@@ -194,16 +205,45 @@ func (c *Container) deleteLoaded(ctx context.Context, st *State) error {
 		return err
 	}
 	if cur.Status != StatusExited {
+		thawCgroup(cur)
 		if err := killAndWait(ctx, cur); err != nil {
 			return fmt.Errorf("deleting container %q: %w", c.ID, err)
 		}
 		if alive(cur.OwnerPID, cur.OwnerStart) {
-			// Let the owner record the exit and finish with the log
-			// before the directory goes.
+			// Let the owner release the container, record the exit and
+			// finish with the log before the directory goes.
 			_, _ = c.waitLoaded(ctx, cur)
 		}
+		if now, err := s.load(c.ID); err == nil && now.Status != StatusExited {
+			if err := releaseOrphan(ctx, s, now); err != nil {
+				return fmt.Errorf("deleting container %q: %w", c.ID, err)
+			}
+		}
+	}
+	if err := removeSnapshot(ctx, cur.Snapshot); err != nil {
+		return fmt.Errorf("deleting container %q: %w", c.ID, err)
 	}
 	return s.remove(c.ID)
+}
+
+// exitErr is the error Wait returns with the exit code recorded in st.
+func exitErr(st *State) error {
+	if st.OOMKilled && st.ExitCode == signalExitBase+int(syscall.SIGKILL) {
+		return fmt.Errorf("container %q: %w", st.ID, ErrOOMKilled)
+	}
+	return nil
+}
+
+// thawCgroup thaws a paused container's cgroup, so that a kill takes
+// effect; errors are left to the kill that follows.
+func thawCgroup(st *State) {
+	if st.Cgroup == "" {
+		return
+	}
+	if g, err := cgroups.Load(st.Cgroup); err == nil {
+		_ = g.Thaw()
+		g.Close()
+	}
 }
 
 // logPath returns where a detached container's log is.

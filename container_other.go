@@ -19,6 +19,8 @@ func monitorMain(context.Context) error   { return errors.ErrUnsupported }
 
 type procHandle struct{}
 
+type hostSide struct{}
+
 // Start returns an error wrapping errors.ErrUnsupported off Linux.
 func (c *Container) Start(ctx context.Context) error { return errors.ErrUnsupported }
 
@@ -85,3 +87,12 @@ func (p *Process) Resize(width, height uint16) error { return errors.ErrUnsuppor
 
 // PID returns 0 off Linux.
 func (p *Process) PID() int { return 0 }
+
+// Pause returns an error wrapping errors.ErrUnsupported off Linux.
+func (c *Container) Pause(ctx context.Context) error { return errors.ErrUnsupported }
+
+// Resume returns an error wrapping errors.ErrUnsupported off Linux.
+func (c *Container) Resume(ctx context.Context) error { return errors.ErrUnsupported }
+
+// Stats returns an error wrapping errors.ErrUnsupported off Linux.
+func (c *Container) Stats(ctx context.Context) (*Stats, error) { return nil, errors.ErrUnsupported }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/caps"
 	"github.com/berthlabs/berth/internal/initproto"
 	"github.com/berthlabs/berth/namespaces"
@@ -23,8 +24,14 @@ const defaultNofile = 1024
 
 // validate checks the fields that need no system call.
 func (c *Container) validate() error {
-	if c.RootFS == "" {
+	if c.RootFS == "" && len(c.RootFSMounts) == 0 && c.Image == nil {
 		return &InitError{Stage: initproto.StageConfig, Err: fmt.Errorf("RootFS is empty: %w", fs.ErrInvalid)}
+	}
+	if c.Image != nil && (c.rt == nil || len(c.RootFSMounts) > 0) {
+		return &InitError{Stage: initproto.StageConfig, Err: fmt.Errorf("Image needs a Container from Runtime.NewContainer, without RootFSMounts: %w", fs.ErrInvalid)}
+	}
+	if err := c.Resources.Validate(); err != nil {
+		return &InitError{Stage: initproto.StageCgroup, Err: err}
 	}
 	if len(c.Args) == 0 || c.Args[0] == "" {
 		return &InitError{Stage: initproto.StageConfig, Err: fmt.Errorf("Args is empty: %w", fs.ErrInvalid)}
@@ -72,17 +79,29 @@ func (c *Container) initialState(callerLimit func(int) (soft, hard uint64, err e
 		hostname = c.ID[:min(12, len(c.ID))]
 	}
 	env := withDefault(withDefault(append([]string(nil), c.Env...), "PATH", DefaultPath), "HOSTNAME", hostname)
-	if c.Share&namespaces.UTS != 0 {
+	network, err := c.networkState(hostname, c.rt.bridgeConfig())
+	if err != nil {
+		return nil, &InitError{Stage: initproto.StageNetwork, Err: err}
+	}
+	share := c.Share
+	if network != nil && network.Mode == NetworkHost {
+		share |= namespaces.Net
+	}
+	if share&namespaces.UTS != 0 {
 		hostname = ""
 	}
 	st := &State{
 		ID: c.ID, Status: StatusCreated, Created: time.Now().UTC(),
 		RootFS: c.RootFS, Args: c.Args, Env: env, Dir: c.Dir, User: c.User, Hostname: hostname,
-		Share: c.Share, UserNS: c.UserNS, Caps: capSet, NoNewPrivileges: !c.AllowNewPrivileges,
+		Share: share, UserNS: c.UserNS, Caps: capSet, NoNewPrivileges: !c.AllowNewPrivileges,
 		Seccomp: !c.Unconfined, Rlimits: limits, TTY: c.TTY, ReadOnlyRootFS: c.ReadOnlyRootFS,
 		AdditionalGroups: c.AdditionalGroups,
 	}
 	st.Mounts = c.Mounts
+	st.RootFSMounts, st.Network, st.Resources = c.RootFSMounts, network, c.Resources
+	if c.Resources != nil || cgroups.Mode() != cgroups.Unavailable {
+		st.Cgroup = c.cgroupPath()
+	}
 	return st, nil
 }
 

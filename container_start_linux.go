@@ -45,18 +45,40 @@ func (c *Container) Start(ctx context.Context) error {
 	if c.ID == "" {
 		c.ID = newID()
 	}
-	if c.Detach {
-		return c.startDetached(ctx)
-	}
 	st, err := c.initialState(callerLimit)
 	if err != nil {
 		return err
 	}
-	r, err := c.start(ctx, st)
-	if err != nil {
+	if err := c.prepareRuntime(ctx, st); err != nil {
 		return err
 	}
-	c.run = r
+	if c.Detach {
+		err = c.startDetached(ctx, st)
+	} else {
+		c.run, err = c.start(ctx, st)
+	}
+	if err != nil {
+		return errors.Join(err, removeSnapshot(context.WithoutCancel(ctx), st.Snapshot))
+	}
+	return nil
+}
+
+// prepareRuntime does what a Runtime's container needs before it starts:
+// the bridge, and the snapshot of its image.
+func (c *Container) prepareRuntime(ctx context.Context, st *State) error {
+	if c.rt == nil {
+		return nil
+	}
+	if st.Network != nil && st.Network.Mode == NetworkBridge {
+		if err := c.rt.ensureBridge(ctx); err != nil {
+			return &InitError{Stage: initproto.StageNetwork, Err: err}
+		}
+	}
+	if c.Image != nil {
+		if err := c.rt.prepareSnapshot(ctx, st, c.Image); err != nil {
+			return &InitError{Stage: initproto.StageSnapshot, Err: err}
+		}
+	}
 	return nil
 }
 
@@ -78,6 +100,7 @@ type starting struct {
 	proc  *procHandle
 	conn  *initproto.Conn
 	tty   *os.File
+	host  *hostSide
 }
 
 func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr error) {
@@ -91,10 +114,18 @@ func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr er
 		return nil, err
 	}
 	hook("state")
+	if err := s.prepareHost(); err != nil {
+		return nil, err
+	}
+	hook("cgroup")
 	if err := s.spawn(ctx); err != nil {
 		return nil, err
 	}
 	hook("spawned")
+	if err := s.joinHost(ctx); err != nil {
+		return nil, err
+	}
+	hook("network")
 	if err := s.handshake(ctx); err != nil {
 		return nil, err
 	}
@@ -147,7 +178,7 @@ func (s *starting) spawn(ctx context.Context) (retErr error) {
 	}
 	s.conn = conn
 	cmd, err := startEntrypoint(ctx, initEntrypoint, kinds, io, append([]*os.File{childSock}, s.c.ExtraFiles...),
-		entryOptions{pdeathsig: syscall.SIGKILL, userns: s.st.UserNS})
+		entryOptions{pdeathsig: syscall.SIGKILL, userns: s.st.UserNS, cgroup: s.host.cgroupDir})
 	if err != nil {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
@@ -177,6 +208,9 @@ type entryOptions struct {
 	// namespace with full capabilities there. (Maps written after execve
 	// would find it already stripped of them.)
 	userns *UserNS
+	// cgroup, when set, is a cgroup v2 directory the child is born in
+	// (clone3 CLONE_INTO_CGROUP).
+	cgroup *os.File
 }
 
 // startEntrypoint starts a re-executed entrypoint with its stdio and extra
@@ -203,6 +237,10 @@ func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *
 		cmd.SysProcAttr.GidMappings = sysIDMaps(opts.userns.GIDs)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 	}
+	if opts.cgroup != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(opts.cgroup.Fd())
+	}
 	if opts.userns != nil {
 		// Become root of the new user namespace before execve, or the
 		// init runs as the overflow ID without capabilities.
@@ -228,8 +266,8 @@ func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *
 func (s *starting) handshake(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.conn.UnixConn().SetDeadline(aLongTimeAgo) })
 	defer stop()
-	cfg := initConfig{Process: s.st.process(len(s.c.ExtraFiles)), RootFS: s.c.rootfsConfig(s.st), Hostname: s.st.Hostname,
-		Loopback: s.st.Share&namespaces.Net == 0}
+	cfg := initConfig{Process: s.st.process(len(s.c.ExtraFiles)), RootFS: rootfsConfigOf(s.st, s.store.etcMounts(s.st)),
+		RootFSMounts: s.st.RootFSMounts, Hostname: s.st.Hostname, Loopback: s.st.Share&namespaces.Net == 0}
 	if err := s.conn.Send(cfg); err != nil {
 		return s.handshakeErr(ctx, err)
 	}
@@ -314,6 +352,10 @@ func (s *starting) undo() error {
 		}
 		errs = append(errs, s.proc.close())
 	}
+	if s.host != nil {
+		_, err := s.host.release(context.Background(), s.st)
+		errs = append(errs, err)
+	}
 	if s.conn != nil {
 		s.conn.Close()
 	}
@@ -333,7 +375,8 @@ func (s *starting) undo() error {
 // records the exit.
 func (s *starting) finish() *running {
 	s.conn.Close()
-	r := &running{pid: s.st.PID, started: s.st.Started, done: make(chan struct{}), proc: s.proc, tty: s.tty, store: s.store}
+	r := &running{pid: s.st.PID, started: s.st.Started, done: make(chan struct{}), proc: s.proc, tty: s.tty, store: s.store,
+		host: s.host, cgroup: s.host.group, st: s.st}
 	copies := s.stdio.startCopies(s.tty, s.c.Stdin, s.c.Stdout, s.c.Stderr)
 	go r.reap(s.st, copies)
 	return r
@@ -343,6 +386,15 @@ func (s *starting) finish() *running {
 func (r *running) reap(st *State, copies func()) {
 	code, err := r.proc.wait(context.Background())
 	r.code, r.waitErr = code, err
+	oom := false
+	if r.host != nil {
+		var herr error
+		oom, herr = r.host.release(context.Background(), st)
+		r.waitErr = errors.Join(r.waitErr, herr)
+		if oom && code == signalExitBase+int(syscall.SIGKILL) && r.waitErr == nil {
+			r.waitErr = fmt.Errorf("container %q: %w", st.ID, ErrOOMKilled)
+		}
+	}
 	copies()
 	if r.tty != nil {
 		r.tty.Close()
@@ -350,6 +402,7 @@ func (r *running) reap(st *State, copies func()) {
 	if r.store != nil {
 		final := *st
 		final.Status, final.ExitCode, final.Finished = StatusExited, code, time.Now().UTC()
+		final.OOMKilled = oom
 		if err := r.store.update(&final); err != nil && !errors.Is(err, os.ErrNotExist) && r.waitErr == nil {
 			r.waitErr = err
 		}

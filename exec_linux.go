@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/initproto"
 	"github.com/berthlabs/berth/namespaces"
 )
@@ -168,17 +169,32 @@ func execStart(ctx context.Context, st *State, p *Process, joined []*namespaces.
 	for _, h := range joined {
 		extra = append(extra, h.File())
 	}
+	cg := &hostSide{}
+	if st.Cgroup != "" {
+		if cg.group, err = cgroups.Load(st.Cgroup); err != nil {
+			return nil, &InitError{Stage: initproto.StageCgroup, Err: err}
+		}
+		defer cg.group.Close()
+		cg.openCgroupDir()
+	}
 	cmd, err := inPIDNamespace(pidns, func() (*execCmd, error) {
 		// No parent-death signal: os/exec kills a child whose getppid()
 		// differs from its parent's PID right after fork, and in another
 		// PID namespace getppid() is 0. Like docker exec, the process
 		// outlives its caller; it dies with the container.
-		return startEntrypoint(ctx, execEntrypoint, 0, io, extra, entryOptions{})
+		return startEntrypoint(ctx, execEntrypoint, 0, io, extra, entryOptions{cgroup: cg.cgroupDir})
 	})
 	if err != nil {
+		if cg.cgroupDir != nil {
+			cg.cgroupDir.Close()
+		}
 		return nil, &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	s.proc = cmd.proc
+	// The process joins the container's cgroup before it gets its config.
+	if err := cg.joinCgroup(s.proc.pid); err != nil {
+		return nil, err
+	}
 	childSock.Close() // so that the helper's exec shows as end of stream
 	io.closeChildEnds()
 	return s.execHandshake(ctx, execConfig(st, p, joined), p)

@@ -10,12 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthlabs/berth/internal/initproto"
+	"github.com/berthlabs/berth/layers"
 )
 
 // initConfig is what the parent sends the container's init.
 type initConfig struct {
 	Process initproto.Process `json:"process"`
 	RootFS  rootfsConfig      `json:"rootfs"`
+	// RootFSMounts are mounted on RootFS.Path first (an image snapshot).
+	RootFSMounts []layers.Mount `json:"rootfsMounts,omitempty"`
 	// Hostname is set when not empty (the UTS namespace is new).
 	Hostname string `json:"hostname,omitempty"`
 	// Loopback brings lo up (the network namespace is new).
@@ -89,7 +92,7 @@ func report(conn *initproto.Conn, err error) error {
 }
 
 func runInit(conn *initproto.Conn, cfg *initConfig) error {
-	if err := atStage(initproto.StageRootFS, setupRootFS(&cfg.RootFS)); err != nil {
+	if err := atStage(initproto.StageRootFS, setupRootFS(&cfg.RootFS, cfg.RootFSMounts)); err != nil {
 		return err
 	}
 	if cfg.Hostname != "" {

@@ -58,11 +58,7 @@ type monitorResponse struct {
 
 // startDetached asks the state directory's monitor (starting it if need
 // be) to start c.
-func (c *Container) startDetached(ctx context.Context) error {
-	st, err := c.initialState(callerLimit)
-	if err != nil {
-		return err
-	}
+func (c *Container) startDetached(ctx context.Context, st *State) error {
 	s, err := openStore(c.StateDir)
 	if err != nil {
 		return err

@@ -1,17 +1,26 @@
 package berth
 
-import "github.com/berthlabs/berth/namespaces"
+import (
+	"io/fs"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthlabs/berth/layers"
+	"github.com/berthlabs/berth/namespaces"
+)
 
 // rootfsConfig is the root file system the init sets up.
 type rootfsConfig = namespaces.RootFS
 
-// rootfsConfig builds the container's RootFS: Docker's default mounts,
-// devices, masked and read-only paths, then c.Mounts.
-func (c *Container) rootfsConfig(st *State) rootfsConfig {
+// rootfsConfigOf builds the container's RootFS: Docker's default mounts,
+// the /etc files of its network (etc), then st.Mounts, with the default
+// devices, masked and read-only paths.
+func rootfsConfigOf(st *State, etc []namespaces.MountSpec) rootfsConfig {
+	mounts := append(namespaces.DefaultMounts(), etc...)
 	return namespaces.RootFS{
 		Path:          st.RootFS,
 		ReadOnly:      st.ReadOnlyRootFS,
-		Mounts:        append(namespaces.DefaultMounts(), st.Mounts...),
+		Mounts:        append(mounts, st.Mounts...),
 		Devices:       namespaces.DefaultDevices(),
 		MaskedPaths:   namespaces.DefaultMaskedPaths(),
 		ReadOnlyPaths: namespaces.DefaultReadOnlyPaths(),
@@ -19,4 +28,17 @@ func (c *Container) rootfsConfig(st *State) rootfsConfig {
 }
 
 // setupRootFS mounts the container's file systems and pivots into them.
-func setupRootFS(r *rootfsConfig) error { return r.Setup() }
+// The rootfs mounts (an image snapshot's overlay) come first, on the
+// rootfs directory, once every mount of this new mount namespace is a
+// slave, so that none of them reaches the host.
+func setupRootFS(r *rootfsConfig, rootfsMounts []layers.Mount) error {
+	if len(rootfsMounts) > 0 {
+		if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			return &fs.PathError{Op: "mount rslave", Path: "/", Err: err}
+		}
+		if err := layers.MountAll(rootfsMounts, r.Path); err != nil {
+			return err
+		}
+	}
+	return r.Setup()
+}

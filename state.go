@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthlabs/berth/cgroups"
+	"github.com/berthlabs/berth/layers"
 	"github.com/berthlabs/berth/namespaces"
 )
 
@@ -27,6 +29,7 @@ const (
 	StatusCreated Status = "created" // Start is setting it up
 	StatusRunning Status = "running" // its process runs
 	StatusExited  Status = "exited"  // its process has ended; ExitCode is set
+	StatusPaused  Status = "paused"  // its processes are frozen (Pause)
 )
 
 // State is what the state directory records about a container: enough for
@@ -72,6 +75,35 @@ type State struct {
 	// LogPath is the log of a detached container, "" otherwise.
 	LogPath     string `json:"logPath,omitempty"`
 	LogMaxFiles int    `json:"logMaxFiles,omitempty"`
+
+	// RootFSMounts are mounted on RootFS in the container (see
+	// [Container.RootFSMounts]).
+	RootFSMounts []layers.Mount `json:"rootfsMounts,omitempty"`
+	// Snapshot is the container's own snapshot of its image, removed
+	// with the container; nil for a container on a plain directory.
+	Snapshot *SnapshotRef `json:"snapshot,omitempty"`
+	// Image is the digest of the image's manifest, "" without an image.
+	Image string `json:"image,omitempty"`
+	// Cgroup is the container's cgroup path, "" when it runs in its
+	// starter's cgroup.
+	Cgroup string `json:"cgroup,omitempty"`
+	// Resources are the limits applied to Cgroup.
+	Resources *cgroups.Resources `json:"resources,omitempty"`
+	// Network is the container's network, nil for none without /etc
+	// files.
+	Network *NetworkState `json:"network,omitempty"`
+	// OOMKilled is set once the container exited when the kernel's OOM
+	// killer had killed a process of it (its memory limit was reached).
+	OOMKilled bool `json:"oomKilled,omitempty"`
+}
+
+// SnapshotRef names a container's snapshot so that any process can
+// remove it: the snapshotter's kind ("overlay" or "copy"), its root
+// directory and the snapshot's key.
+type SnapshotRef struct {
+	Snapshotter string `json:"snapshotter"`
+	Root        string `json:"root"`
+	Key         string `json:"key"`
 }
 
 // store is a state directory: DIR/containers/ID/state.json, written

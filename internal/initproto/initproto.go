@@ -29,11 +29,13 @@ const MaxFrame = 8 << 20
 const (
 	StageStart     = "start"     // parent: re-executing the init
 	StageIDMap     = "idmap"     // parent: writing uid/gid maps
+	StageSnapshot  = "snapshot"  // parent: preparing the image's snapshot
+	StageCgroup    = "cgroup"    // parent: creating and joining the cgroup
 	StageHandshake = "handshake" // either side: talking over the socket
 	StageConfig    = "config"    // child: reading and checking the config
 	StageRootFS    = "rootfs"    // child: mounts, devices, masks, pivot_root
 	StageHostname  = "hostname"  // child: sethostname
-	StageNetwork   = "network"   // child: bringing lo up
+	StageNetwork   = "network"   // parent: veth, address, ports, /etc files; child: lo up
 	StageTTY       = "tty"       // child: opening the pty and passing its master
 	StageUser      = "user"      // child: resolving and switching user and groups
 	StageRlimits   = "rlimits"   // child: setrlimit
