@@ -253,6 +253,7 @@ func knownDifferences(t *testing.T, c buildCase) map[string]string {
 
 func TestBuildMatchesBuildah(t *testing.T) {
 	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
 	s := newSuiteEnv(t)
 	bh := newBuildah(t)
 	compared := 0

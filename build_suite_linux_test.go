@@ -96,6 +96,7 @@ func (s *suiteEnv) build(t *testing.T, c buildCase) (*berth.Image, error) {
 
 func TestBuildSuite(t *testing.T) {
 	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
 	s := newSuiteEnv(t)
 	for _, c := range buildCases(t) {
 		t.Run(c.name, func(t *testing.T) {
