@@ -262,13 +262,14 @@ func TestBuildMatchesBuildah(t *testing.T) {
 			if c.noBuildah != "" {
 				t.Skipf("buildah cannot build it: %s", c.noBuildah)
 			}
+			c.context = contextCopy(t, c)
 			ours, err := s.build(t, c)
 			require.NoError(t, err)
 			args := map[string]string{"BASE": s.base}
 			for k, v := range c.args {
 				args[k] = v
 			}
-			theirs := bh.bud(t, c.dir, args, c.target, c.format)
+			theirs := bh.bud(t, c.context, args, c.target, c.format)
 			known := knownDifferences(t, c)
 			assert.Equal(t, comparedConfig(theirs.config, known), comparedConfig(imageConfig(t, s.store, ours), known))
 			ourLayers := imageLayers(t, s.store, ours)

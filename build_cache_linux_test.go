@@ -2,7 +2,6 @@ package berth_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +17,7 @@ import (
 // tenSteps copies testdata/build/29-ten-steps to a new directory.
 func tenSteps(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "ctx")
-	out, err := exec.Command("cp", "-r", filepath.Join("testdata", "build", "29-ten-steps"), dir).CombinedOutput()
-	require.NoError(t, err, string(out))
-	return dir
+	return contextCopy(t, buildCase{name: "ctx", dir: filepath.Join("testdata", "build", "29-ten-steps")})
 }
 
 func (s *suiteEnv) buildTen(t *testing.T, dir string, rec *eventRecorder) *berth.Image {

@@ -97,14 +97,17 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 	for _, k := range keys {
 		p := filepath.Join(dir, k)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.Chmod(filepath.Dir(p), 0o755))
 		v := files[k]
 		switch {
 		case strings.HasSuffix(k, "/"):
 			require.NoError(t, os.MkdirAll(p, 0o755))
+			require.NoError(t, os.Chmod(p, 0o755))
 		case strings.HasPrefix(v, "-> "):
 			require.NoError(t, os.Symlink(strings.TrimPrefix(v, "-> "), p))
 		default:
 			require.NoError(t, os.WriteFile(p, []byte(v), 0o644))
+			require.NoError(t, os.Chmod(p, 0o644)) // whatever the umask
 		}
 	}
 }

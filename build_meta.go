@@ -2,7 +2,9 @@ package berth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -13,38 +15,35 @@ import (
 // meta applies an instruction that changes only the image config, and
 // records it in the history.
 func (b *builder) meta(s *stageState, ins dockerfile.Instruction) error {
+	createdBy, err := b.metaValues(s, ins)
+	if err == nil && createdBy == "" {
+		createdBy, err = metaCommand(s, ins)
+	}
+	if err != nil {
+		return err
+	}
+	s.addHistory(createdBy, false, b.epoch)
+	return nil
+}
+
+// metaValues applies the instructions that set variables, labels, ports,
+// volumes and the like; "" means ins is none of them.
+func (b *builder) metaValues(s *stageState, ins dockerfile.Instruction) (string, error) {
 	rc := &s.config.Config
-	var createdBy string
 	switch c := ins.(type) {
 	case *dockerfile.Env:
-		createdBy = "ENV " + b.setVars(&rc.Env, c.Vars)
+		return "ENV " + b.setVars(&rc.Env, c.Vars), nil
 	case *dockerfile.Label:
-		if rc.Labels == nil {
-			rc.Labels = map[string]string{}
-		}
-		var words []string
-		for _, kv := range c.Labels {
-			rc.Labels[kv.Key] = kv.Value
-			words = append(words, kv.Key+"="+kv.Value)
-		}
-		createdBy = "LABEL " + strings.Join(words, " ")
+		return "LABEL " + setLabels(rc, c.Labels), nil
 	case *dockerfile.Arg:
 		// ARG values reach RUN's environment, not the image; the
 		// history records the declaration, as the classic builder and
 		// buildah do.
-		var words []string
-		for _, a := range c.Args {
-			w := a.Name
-			if a.Default != nil {
-				w += "=" + *a.Default
-			}
-			words = append(words, w)
-		}
-		createdBy = "ARG " + strings.Join(words, " ")
+		return "ARG " + argWords(c.Args), nil
 	case *dockerfile.Expose:
 		ports, err := exposedPorts(c)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if rc.ExposedPorts == nil {
 			rc.ExposedPorts = map[string]struct{}{}
@@ -52,54 +51,85 @@ func (b *builder) meta(s *stageState, ins dockerfile.Instruction) error {
 		for _, p := range ports {
 			rc.ExposedPorts[p] = struct{}{}
 		}
-		createdBy = "EXPOSE " + strings.Join(ports, " ")
+		return "EXPOSE " + strings.Join(ports, " "), nil
 	case *dockerfile.Volume:
 		if rc.Volumes == nil {
 			rc.Volumes = map[string]struct{}{}
 		}
 		for _, p := range c.Paths {
 			if p = strings.TrimSpace(p); p == "" {
-				return fmt.Errorf("VOLUME specified can not be an empty string")
+				return "", fmt.Errorf("VOLUME specified can not be an empty string: %w", fs.ErrInvalid)
 			}
 			rc.Volumes[p] = struct{}{}
 		}
-		createdBy = "VOLUME " + jsonWords(c.Paths)
+		return "VOLUME " + jsonWords(c.Paths), nil
 	case *dockerfile.User:
 		rc.User = c.User
-		createdBy = "USER " + c.User
+		return "USER " + c.User, nil
 	case *dockerfile.Workdir:
 		rc.WorkingDir = workdirPath(rc.WorkingDir, c.Path)
-		createdBy = "WORKDIR " + rc.WorkingDir
+		return "WORKDIR " + rc.WorkingDir, nil
+	case *dockerfile.StopSignal:
+		rc.StopSignal = c.Signal
+		return "STOPSIGNAL " + c.Signal, nil
+	case *dockerfile.Maintainer:
+		s.config.Author = c.Name
+		return "MAINTAINER " + c.Name, nil
+	}
+	return "", nil
+}
+
+// metaCommand applies CMD, ENTRYPOINT, SHELL, HEALTHCHECK and ONBUILD.
+func metaCommand(s *stageState, ins dockerfile.Instruction) (string, error) {
+	rc := &s.config.Config
+	switch c := ins.(type) {
 	case *dockerfile.Cmd:
 		rc.Cmd = commandArgs(c.CommandLine, s.shell())
 		s.cmdSet = true
-		createdBy = "CMD " + jsonWords(rc.Cmd)
+		return "CMD " + jsonWords(rc.Cmd), nil
 	case *dockerfile.Entrypoint:
 		rc.Entrypoint = commandArgs(c.CommandLine, s.shell())
 		if !s.cmdSet {
 			rc.Cmd = nil // an ENTRYPOINT resets the base image's CMD
 		}
-		createdBy = "ENTRYPOINT " + jsonWords(rc.Entrypoint)
+		return "ENTRYPOINT " + jsonWords(rc.Entrypoint), nil
 	case *dockerfile.Shell:
 		rc.Shell = slices.Clone(c.Shell)
-		createdBy = "SHELL " + jsonWords(rc.Shell)
-	case *dockerfile.StopSignal:
-		rc.StopSignal = c.Signal
-		createdBy = "STOPSIGNAL " + c.Signal
+		return "SHELL " + jsonWords(rc.Shell), nil
 	case *dockerfile.Healthcheck:
 		rc.Healthcheck = healthcheck(c)
-		createdBy = "HEALTHCHECK " + jsonWords(rc.Healthcheck.Test)
+		return "HEALTHCHECK " + jsonWords(rc.Healthcheck.Test), nil
 	case *dockerfile.Onbuild:
 		rc.OnBuild = append(rc.OnBuild, c.Expression)
-		createdBy = "ONBUILD " + c.Expression
-	case *dockerfile.Maintainer:
-		s.config.Author = c.Name
-		createdBy = "MAINTAINER " + c.Name
-	default:
-		return fmt.Errorf("instruction %s is not supported here", ins.Keyword())
+		return "ONBUILD " + c.Expression, nil
 	}
-	s.addHistory(createdBy, false, b.epoch)
-	return nil
+	return "", fmt.Errorf("instruction %s is not supported here: %w", ins.Keyword(), errors.ErrUnsupported)
+}
+
+// setLabels adds LABEL pairs and returns them as "k=v" words.
+func setLabels(rc *runConfig, labels []dockerfile.KeyValue) string {
+	if rc.Labels == nil {
+		rc.Labels = map[string]string{}
+	}
+	words := make([]string, 0, len(labels))
+	for _, kv := range labels {
+		rc.Labels[kv.Key] = kv.Value
+		words = append(words, kv.Key+"="+kv.Value)
+	}
+	return strings.Join(words, " ")
+}
+
+// argWords formats ARG declarations as written.
+func argWords(args []dockerfile.ArgDef) string {
+	words := make([]string, 0, len(args))
+	for _, a := range args {
+		w := a.Name
+		if a.Default != nil {
+			w += "=" + *a.Default
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
 }
 
 // setVars applies ENV pairs to env and returns them as "k=v" words.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,8 @@ var updateBuildGolden = flag.Bool("update-build", false, "rewrite testdata/build
 // format, which keeps HEALTHCHECK, ONBUILD and SHELL).
 type buildCase struct {
 	name, dir string
+	// context is the copy of dir the case is built from (contextCopy).
+	context   string
 	args      map[string]string
 	target    string
 	noBuildah string
@@ -84,6 +87,49 @@ func newSuiteEnv(t *testing.T) *suiteEnv {
 		baseDiff: img.DiffIDs()[0].String()}
 }
 
+// contextCopy copies a case's directory to a new one whose files are 0644
+// (0755 if executable) and directories 0755, whatever the checkout's
+// umask made them, since modes end up in the layers.
+func contextCopy(t *testing.T, c buildCase) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), c.name)
+	err := filepath.WalkDir(c.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(c.dir, p)
+		out := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(out, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, out)
+		}
+		mode := os.FileMode(0o644)
+		if info.Mode()&0o100 != 0 {
+			mode = 0o755
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, data, mode); err != nil {
+			return err
+		}
+		return os.Chmod(out, mode)
+	})
+	require.NoError(t, err)
+	return dst
+}
+
 func (s *suiteEnv) build(t *testing.T, c buildCase) (*berth.Image, error) {
 	opts := s.opts(nil)
 	opts.Args = map[string]string{"BASE": s.base}
@@ -91,7 +137,7 @@ func (s *suiteEnv) build(t *testing.T, c buildCase) (*berth.Image, error) {
 		opts.Args[k] = v
 	}
 	opts.Target = c.target
-	return berth.Build(t.Context(), c.dir, opts)
+	return berth.Build(t.Context(), c.context, opts)
 }
 
 func TestBuildSuite(t *testing.T) {
@@ -100,6 +146,7 @@ func TestBuildSuite(t *testing.T) {
 	s := newSuiteEnv(t)
 	for _, c := range buildCases(t) {
 		t.Run(c.name, func(t *testing.T) {
+			c.context = contextCopy(t, c)
 			img, err := s.build(t, c)
 			require.NoError(t, err)
 			got := describeImage(t, s.store, img, s.baseDiff)
