@@ -195,9 +195,27 @@ func (e *RunError) Error() string {
 //
 // RUN needs root and a process that called [Dispatch] first (see
 // [Container]); a Dockerfile without RUN builds unprivileged with a
-// [layers.Copy] snapshotter (files are then owned by the caller on disk,
-// while layers record the owners the Dockerfile asks for). Cancelling ctx
-// stops the build and kills a running RUN.
+// [layers.Copy] snapshotter. Files are then owned by the caller on disk,
+// and layers still record the owners the Dockerfile asks for, with two
+// exceptions: COPY --from records the owners the stage's files have on
+// disk (the caller), and files extracted by ADD belong to root.
+// Cancelling ctx stops the build and kills a running RUN; what the step
+// had made is removed.
+//
+// Builds may run concurrently, also in several processes, on one store,
+// snapshotter and cache directory. The cache directory holds one small
+// file per cached step and the RUN cache mounts; it is never pruned by
+// Build. [ImageStore.GC] may delete the layers of steps that no image
+// uses; those steps then run again.
+//
+// Not supported (each fails at its line, wrapping errors.ErrUnsupported):
+// RUN --mount=type=secret and type=ssh, cache mounts seeded with from=,
+// --security=insecure, --device, COPY --parents, ADD of URLs and git
+// repositories (and its --checksum and --keep-git-dir), xz-compressed
+// ADD archives. FROM --platform is recorded but the image for this
+// machine's platform is used. SOURCE_DATE_EPOCH is read from
+// BuildOptions, not from the environment of the process: a CLI passes it
+// on.
 func Build(ctx context.Context, contextDir string, opts *BuildOptions) (*Image, error) {
 	b, err := newBuilder(ctx, contextDir, opts)
 	if err != nil {
