@@ -161,10 +161,7 @@ func hostsFor(m member, peers []member) ([]byte, error) {
 		if p.id == m.id {
 			continue
 		}
-		names := []string{p.id}
-		if p.hostname != "" && p.hostname != p.id {
-			names = append(names, p.hostname)
-		}
+		names := peerNames(p)
 		for _, a := range p.addrs {
 			extra = append(extra, netconfig.Host{Addr: a, Names: names})
 		}
@@ -179,4 +176,19 @@ func memberOf(st *State) member {
 		name = st.ID[:min(12, len(st.ID))]
 	}
 	return member{id: st.ID, hostname: name, addrs: st.Network.Addrs(), extra: st.Network.Config.Hosts}
+}
+
+// peerNames are the names other containers know p by: its ID (the short
+// 12-digit form when the ID is no valid host name, as a 64-digit ID is
+// not) and its host name.
+func peerNames(p member) []string {
+	id := p.id
+	if _, err := netconfig.HostnameFile(id); err != nil {
+		id = id[:min(12, len(id))]
+	}
+	names := []string{id}
+	if _, err := netconfig.HostnameFile(p.hostname); err == nil && p.hostname != id {
+		names = append(names, p.hostname)
+	}
+	return names
 }
