@@ -2,6 +2,7 @@ package berth_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,6 +90,20 @@ func TestBuildErrors(t *testing.T) {
 		name:       "symlink out of the context is not followed",
 		dockerfile: "FROM scratch\nCOPY escape /\n",
 		files:      map[string]string{"escape": "-> ../../../../../../etc/hostname"},
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrNotExist)
+		},
+	}, {
+		name:       "wildcards do not follow a directory symlink out of the context",
+		dockerfile: "FROM scratch\nCOPY out/host* /\n",
+		files:      map[string]string{"out": "-> /etc"},
+		check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, fs.ErrNotExist)
+		},
+	}, {
+		name:       "a bind mount source does not follow a symlink out of the context",
+		dockerfile: "FROM scratch\nRUN --mount=type=bind,source=out,target=/x true\n",
+		files:      map[string]string{"out": "-> ../../../../../../../etc"},
 		check: func(t *testing.T, err error) {
 			require.ErrorIs(t, err, fs.ErrNotExist)
 		},
@@ -230,4 +245,24 @@ func TestBuildDockerfileOptions(t *testing.T) {
 	info, err := e.store.Inspect(t.Context(), "opts:1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"docker.io/library/opts:1", "registry.example/opts:2"}, info.Names)
+}
+
+func TestBuildCopyFromImage(t *testing.T) {
+	e := newBuildEnv(t, false)
+	first := t.TempDir()
+	writeTree(t, first, map[string]string{"Dockerfile": "FROM scratch\nCOPY tool /usr/bin/tool\n", "tool": "tool"})
+	opts := e.opts(nil)
+	opts.Tags = []string{"tools:1"}
+	_, err := berth.Build(t.Context(), first, opts)
+	require.NoError(t, err)
+
+	second := t.TempDir()
+	writeTree(t, second, map[string]string{"Dockerfile": "FROM scratch\nCOPY --from=tools:1 /usr/bin/tool /bin/\n"})
+	img, err := berth.Build(t.Context(), second, e.opts(nil))
+	require.NoError(t, err)
+	uid := os.Geteuid() // the copy snapshotter's files belong to the caller
+	assert.Equal(t, [][]string{{
+		"d 0755 0:0 0 bin/",
+		fmt.Sprintf("- 0644 %d:%d 0 bin/tool %s", uid, os.Getegid(), contentHash("tool")),
+	}}, imageLayers(t, e.store, img))
 }
