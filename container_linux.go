@@ -167,7 +167,7 @@ func (c *Container) Delete(ctx context.Context) error {
 		if r.tty != nil {
 			r.tty.Close()
 		}
-		return errors.Join(removeSnapshot(ctx, r.st.Snapshot), r.store.remove(c.ID))
+		return errors.Join(c.rt.removeSnapshot(ctx, r.st.Snapshot), r.store.remove(c.ID))
 	case st != nil:
 		return c.deleteLoaded(ctx, st)
 	}

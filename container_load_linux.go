@@ -76,6 +76,12 @@ func List(ctx context.Context, stateDir string) ([]*State, error) {
 // until deleted, like docker's stopped containers. It returns the IDs it
 // removed. It is safe to run at any time, also concurrently with Start.
 func GC(ctx context.Context, stateDir string) ([]string, error) {
+	return gc(ctx, stateDir, nil)
+}
+
+// gc is GC with rt's snapshotter for the snapshots it holds (nil: each is
+// opened).
+func gc(ctx context.Context, stateDir string, rt *Runtime) ([]string, error) {
 	s, err := openStore(stateDir)
 	if err != nil {
 		return nil, err
@@ -94,7 +100,7 @@ func GC(ctx context.Context, stateDir string) ([]string, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if err := errors.Join(releaseOrphan(ctx, s, st), removeSnapshot(ctx, st.Snapshot)); err != nil {
+		if err := errors.Join(releaseOrphan(ctx, s, st), rt.removeSnapshot(ctx, st.Snapshot)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -220,7 +226,7 @@ func (c *Container) deleteLoaded(ctx context.Context, st *State) error {
 			}
 		}
 	}
-	if err := removeSnapshot(ctx, cur.Snapshot); err != nil {
+	if err := c.rt.removeSnapshot(ctx, cur.Snapshot); err != nil {
 		return fmt.Errorf("deleting container %q: %w", c.ID, err)
 	}
 	return s.remove(c.ID)

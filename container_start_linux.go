@@ -58,7 +58,7 @@ func (c *Container) Start(ctx context.Context) error {
 		c.run, err = c.start(ctx, st)
 	}
 	if err != nil {
-		return errors.Join(err, removeSnapshot(context.WithoutCancel(ctx), st.Snapshot))
+		return errors.Join(err, c.rt.removeSnapshot(context.WithoutCancel(ctx), st.Snapshot))
 	}
 	return nil
 }

@@ -179,17 +179,23 @@ func (rt *Runtime) prepareSnapshot(ctx context.Context, st *State, img *Image) e
 	return nil
 }
 
-// removeSnapshot removes a container's snapshot, from any process. A
-// snapshot already gone is not an error.
-func removeSnapshot(ctx context.Context, ref *SnapshotRef) error {
+// removeSnapshot removes a container's snapshot, from any process: with
+// rt's snapshotter when it holds it (rt may be nil), else with one opened
+// for the purpose. A snapshot already gone is not an error.
+func (rt *Runtime) removeSnapshot(ctx context.Context, ref *SnapshotRef) error {
 	if ref == nil {
 		return nil
 	}
-	sn, err := openSnapshotter(*ref)
-	if err != nil {
-		return fmt.Errorf("removing snapshot %q: %w", ref.Key, err)
+	sn := layers.Snapshotter(nil)
+	if rt != nil && rt.snRef.Snapshotter == ref.Snapshotter && rt.snRef.Root == ref.Root {
+		sn = rt.sn
+	} else {
+		var err error
+		if sn, err = openSnapshotter(*ref); err != nil {
+			return fmt.Errorf("removing snapshot %q: %w", ref.Key, err)
+		}
+		defer sn.Close()
 	}
-	defer sn.Close()
 	if err := sn.Remove(ctx, ref.Key); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing snapshot %q: %w", ref.Key, err)
 	}
@@ -208,7 +214,7 @@ const snapshotGrace = time.Minute
 // the containers removed. Images and their unpacked layers stay; see
 // [ImageStore.GC].
 func (rt *Runtime) GC(ctx context.Context) ([]string, error) {
-	removed, err := GC(ctx, rt.stateDir)
+	removed, err := gc(ctx, rt.stateDir, rt)
 	errs := []error{err}
 	s, serr := openStore(rt.stateDir)
 	if serr != nil {
