@@ -69,7 +69,11 @@ func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []moun
 func mountHierarchy(top int, target string, h mountInfo, flags uintptr) error {
 	name := path.Base(h.MountPoint)
 	where := path.Join(target, name)
-	sub, err := walk(top, name, walkMkdir, 0o755, false)
+	// top is the tmpfs just mounted: make the directory, then open it.
+	if err := unix.Mkdirat(top, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return &fs.PathError{Op: "mkdir", Path: where, Err: err}
+	}
+	sub, err := walk(top, name, walkNoCreate, 0, false)
 	if err != nil {
 		return fmt.Errorf("cgroup mount on %q: %w", where, err)
 	}

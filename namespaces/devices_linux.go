@@ -13,25 +13,54 @@ import (
 
 func (s *setup) makeDevices() error {
 	userns := inUserNamespace()
+	dirs := &dirCache{root: s.rootfd, fd: -1}
+	defer dirs.close()
 	for _, d := range s.r.Devices {
-		if err := s.makeDevice(d, userns); err != nil {
+		if err := s.makeDevice(d, userns, dirs); err != nil {
 			return fmt.Errorf("device %q: %w", d.Path, err)
 		}
 	}
 	return nil
 }
 
+// dirCache keeps the directory of the last device open, resolved in the
+// root, for the next device in the same directory.
+type dirCache struct {
+	root int
+	dir  string
+	fd   int
+}
+
+func (c *dirCache) open(dir string) (int, error) {
+	if c.fd >= 0 && c.dir == dir {
+		return c.fd, nil
+	}
+	c.close()
+	fd, err := walk(c.root, dir, walkMkdir, 0o755, true)
+	if err != nil {
+		return -1, err
+	}
+	c.dir, c.fd = dir, fd
+	return fd, nil
+}
+
+func (c *dirCache) close() {
+	if c.fd >= 0 {
+		unix.Close(c.fd)
+		c.fd = -1
+	}
+}
+
 // makeDevice creates d with mknod(2) in its directory, resolved in the
 // root. In a user namespace, or when mknod is refused with EPERM, it binds
 // the host's node at the same path onto an empty file instead.
-func (s *setup) makeDevice(d Device, userns bool) error {
+func (s *setup) makeDevice(d Device, userns bool, dirs *dirCache) error {
 	clean := path.Clean("/" + d.Path)
 	dir, name := path.Split(clean)
-	dirfd, err := walk(s.rootfd, dir, walkMkdir, 0o755, true)
+	dirfd, err := dirs.open(dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(dirfd)
 	mode := uint32(d.Mode.Perm())
 	if mode == 0 {
 		mode = 0o666

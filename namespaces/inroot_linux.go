@@ -178,15 +178,44 @@ const (
 	walkMkdirFile                 // like walkMkdir, but the last one is an empty file (mode 0644)
 )
 
-// walk resolves unsafePath below rootfd as if rootfd were "/", opening one
-// component at a time with O_PATH|O_NOFOLLOW, so that no component can be
-// swapped for a symlink between check and use. Symlinks are read and their
-// targets resolved the same way (absolute ones from rootfd); ".." pops the
-// stack of open directories and never goes above rootfd. A final symlink is
-// followed when followLast is set. Missing components are created as
-// create says, directories with dirMode. The result is an O_PATH
-// descriptor.
+// walk resolves unsafePath below rootfd as if rootfd were "/" and returns
+// an O_PATH descriptor of the result. A final symlink is followed when
+// followLast is set. Missing components are created as create says,
+// directories with dirMode.
+//
+// Where openat(2) works, an existing path is resolved by the kernel in one
+// call (RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS); the component walk
+// ([walkComponents]) is the fallback for old kernels and the way missing
+// components are created.
 func walk(rootfd int, unsafePath string, create walkMode, dirMode uint32, followLast bool) (int, error) {
+	if !forceWalk.Load() && !openat2Missing.Load() {
+		flags := unix.O_PATH
+		if !followLast {
+			flags |= unix.O_NOFOLLOW
+		}
+		p := unsafePath
+		if p == "" {
+			p = "."
+		}
+		fd, err := openat2InRoot(rootfd, p, flags)
+		switch {
+		case err == nil:
+			return fd, nil
+		case errors.Is(err, unix.ENOSYS):
+			openat2Missing.Store(true)
+		case !errors.Is(err, unix.ENOENT) || create == walkNoCreate:
+			return -1, err
+		}
+	}
+	return walkComponents(rootfd, unsafePath, create, dirMode, followLast)
+}
+
+// walkComponents is walk by hand: it opens one component at a time with
+// O_PATH|O_NOFOLLOW, so that no component can be swapped for a symlink
+// between check and use. Symlinks are read and their targets resolved the
+// same way (absolute ones from rootfd); ".." pops the stack of open
+// directories and never goes above rootfd.
+func walkComponents(rootfd int, unsafePath string, create walkMode, dirMode uint32, followLast bool) (int, error) {
 	w := &walker{create: create, dirMode: dirMode}
 	root, err := unix.FcntlInt(uintptr(rootfd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {

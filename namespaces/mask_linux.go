@@ -67,8 +67,35 @@ func (s *setup) readOnlyPaths() error {
 }
 
 func (s *setup) readOnlyOne(fd int, p string) error {
+	err := cloneReadOnly(fd, p)
+	if !errors.Is(err, unix.ENOSYS) {
+		return err
+	}
+	// Before Linux 5.12: bind, then remount.
 	if err := unix.Mount(fdPath(fd), fdPath(fd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &fs.PathError{Op: "mount bind", Path: p, Err: err}
 	}
 	return s.remountBind(p, fd, msRdonly, true)
+}
+
+// cloneReadOnly mounts a read-only copy of the mount tree at fd onto fd:
+// a detached recursive clone (open_tree(2)) is made read-only, submounts
+// included (mount_setattr(2)), before it is attached (move_mount(2)), so
+// that it is never writable where it is seen and the target needs no
+// second lookup. The clone keeps every other flag of the mounts it copies.
+// It fails wrapping unix.ENOSYS before Linux 5.12.
+func cloneReadOnly(fd int, p string) error {
+	tree, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return &fs.PathError{Op: "open_tree", Path: p, Err: err}
+	}
+	defer unix.Close(tree)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		return &fs.PathError{Op: "mount_setattr", Path: p, Err: err}
+	}
+	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return &fs.PathError{Op: "move_mount", Path: p, Err: err}
+	}
+	return nil
 }

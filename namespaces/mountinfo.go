@@ -1,7 +1,7 @@
 package namespaces
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -25,17 +25,26 @@ type mountInfo struct {
 // parseMountInfo reads mountinfo lines from r. A malformed line gives an
 // error wrapping fs.ErrInvalid that names the line.
 func parseMountInfo(r io.Reader) ([]mountInfo, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
 	var out []mountInfo
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		m, err := parseMountInfoLine(sc.Text())
+	for n, line := 1, ""; len(data) > 0; n++ {
+		line, data = cutLine(data)
+		m, err := parseMountInfoLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("mountinfo line %d: %w", n, err)
 		}
 		out = append(out, m)
 	}
-	return out, sc.Err()
+	return out, nil
+}
+
+// cutLine splits off the first line of data, without its newline.
+func cutLine(data []byte) (string, []byte) {
+	line, rest, _ := bytes.Cut(data, []byte{'\n'})
+	return string(line), rest
 }
 
 func parseMountInfoLine(line string) (mountInfo, error) {
