@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"os"
 	"slices"
 	"sync"
 
-	"github.com/vishvananda/netlink"
+	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,35 +51,28 @@ func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (_ *A
 		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
 	}
 	cfg = cfg.withDefaults()
-	hh, err := Open(hostNS)
+	a := &Attachment{cfg: cfg}
+	if hostNS != nil {
+		fd, err := unix.FcntlInt(hostNS.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("attaching %q: %w", cfg.ID, &fs.PathError{Op: "dup", Path: hostNS.Name(), Err: err})
+		}
+		a.hostNS = os.NewFile(uintptr(fd), hostNS.Name())
+	}
+	hc, err := dialRT(a.hostNS)
 	if err != nil {
+		a.closeNS()
 		return nil, fmt.Errorf("attaching %q: host: %w", cfg.ID, err)
 	}
-	defer hh.Close()
-	ch, err := Open(containerNS)
-	if err != nil {
-		return nil, fmt.Errorf("attaching %q: container: %w", cfg.ID, err)
-	}
-	defer ch.Close()
-
-	a := &Attachment{cfg: cfg}
-	if hh.ns != nil {
-		fd, err := unix.FcntlInt(hh.ns.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("attaching %q: %w", cfg.ID, &fs.PathError{Op: "dup", Path: hh.ns.Name(), Err: err})
-		}
-		a.hostNS = os.NewFile(uintptr(fd), hh.ns.Name())
-	}
+	defer hc.close()
 	var undo undoStack
 	defer func() {
 		if retErr != nil {
 			retErr = errors.Join(retErr, undo.run())
-			if a.hostNS != nil {
-				a.hostNS.Close()
-			}
+			a.closeNS()
 		}
 	}()
-	if err := attachInterfaces(ctx, hh, ch, &a.cfg, &undo); err != nil {
+	if err := attachInterfaces(ctx, hc, containerNS, &a.cfg, &undo); err != nil {
 		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
 	}
 	if err := context.Cause(ctx); err != nil {
@@ -91,6 +83,13 @@ func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (_ *A
 		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
 	}
 	return a, nil
+}
+
+func (a *Attachment) closeNS() {
+	if a.hostNS != nil {
+		a.hostNS.Close()
+		a.hostNS = nil
+	}
 }
 
 // undoStack holds the steps that undo what a failing Attach did so far.
@@ -107,143 +106,6 @@ func (u undoStack) run() error {
 	return errors.Join(errs...)
 }
 
-// attachInterfaces does the interface part of Attach, recording in cfg
-// what it leased and pushing on undo how to take back each lease and link.
-// The IPAM leases are taken while the veth pairs are being created, since
-// neither needs the other.
-func attachInterfaces(ctx context.Context, hh, ch *Handle, cfg *Config, undo *undoStack) error {
-	leases := make(chan leaseResult, 1)
-	go func() { leases <- allocateAll(ctx, cfg) }()
-	err := createLinks(ctx, hh, ch, cfg, undo)
-	res := <-leases // always wait, to undo the leases if needed
-	for _, l := range res.leases {
-		undo.push(func() error { return res.ipam.Release(context.WithoutCancel(ctx), l.Pool, l.Owner) })
-	}
-	if err = errors.Join(err, res.err); err != nil {
-		return err
-	}
-	for i, l := range res.leases {
-		ifc := &cfg.Interfaces[res.index[i]]
-		ifc.Addresses = append(ifc.Addresses, l.Addresses...)
-		if len(ifc.Gateways) == 0 {
-			ifc.Gateways = l.Gateways
-		}
-	}
-	for i, ifc := range cfg.Interfaces {
-		if err := configureEnd(ch, ifc, i == 0); err != nil {
-			return fmt.Errorf("interface %s: %w", ifc.Name, err)
-		}
-	}
-	for _, r := range cfg.Routes {
-		if r.Link == "" {
-			r.Link = cfg.Interfaces[0].Name
-		}
-		if err := ch.AddRoute(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// leaseResult is what allocateAll leased: leases[i] belongs to interface
-// index[i].
-type leaseResult struct {
-	ipam   *IPAM
-	leases []Lease
-	index  []int
-	err    error
-}
-
-// allocateAll takes a lease for each interface with a pool, stopping at
-// the first failure; the result holds the leases taken so far.
-func allocateAll(ctx context.Context, cfg *Config) (res leaseResult) {
-	for i, ifc := range cfg.Interfaces {
-		if ifc.Pool == "" {
-			continue
-		}
-		if res.ipam == nil {
-			if res.ipam, res.err = NewIPAM(cfg.IPAM); res.err != nil {
-				return res
-			}
-		}
-		l, err := res.ipam.Allocate(ctx, ifc.Pool, cfg.ID)
-		if err != nil {
-			res.err = fmt.Errorf("interface %s: %w", ifc.Name, err)
-			return res
-		}
-		res.leases, res.index = append(res.leases, l), append(res.index, i)
-	}
-	return res
-}
-
-// createLinks brings loopback up and creates the veth pairs.
-func createLinks(ctx context.Context, hh, ch *Handle, cfg *Config, undo *undoStack) error {
-	// Loopback is always interface 1 of a network namespace.
-	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
-	if err := ch.nl.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("setting loopback up: %w", err)
-	}
-	for _, ifc := range cfg.Interfaces {
-		if err := context.Cause(ctx); err != nil {
-			return err
-		}
-		if err := createPair(hh, ch, ifc); err != nil {
-			return fmt.Errorf("interface %s: %w", ifc.Name, err)
-		}
-		undo.push(func() error { return hh.DelLink(ifc.HostName) })
-	}
-	return nil
-}
-
-// createPair creates one veth pair, the host end up and in the bridge.
-func createPair(hh, ch *Handle, ifc Interface) error {
-	mtu, master := ifc.MTU, 0
-	if ifc.Bridge != "" {
-		br, err := hh.link(ifc.Bridge)
-		if err != nil {
-			return fmt.Errorf("bridge: %w", err)
-		}
-		master = br.Attrs().Index
-		if mtu == 0 {
-			mtu = br.Attrs().MTU
-		}
-	}
-	_, err := hh.addVeth(Veth{Name: ifc.HostName, PeerName: ifc.Name, PeerNS: ch.ns,
-		MTU: mtu, PeerMAC: ifc.MAC, Master: ifc.Bridge, Up: true}, master)
-	return err
-}
-
-// configureEnd adds the container end's addresses, brings it up and, on
-// the first interface, adds the default routes.
-func configureEnd(ch *Handle, ifc Interface, first bool) error {
-	l, err := ch.nl.LinkByName(ifc.Name)
-	if err != nil {
-		return fmt.Errorf("finding %q in the container: %w", ifc.Name, linkErr(err))
-	}
-	for _, p := range ifc.Addresses {
-		if err := ch.addAddr(l, p); err != nil {
-			return fmt.Errorf("adding address %v: %w", p, err)
-		}
-	}
-	if err := ch.nl.LinkSetUp(l); err != nil {
-		return fmt.Errorf("setting %q up: %w", ifc.Name, err)
-	}
-	if !first {
-		return nil
-	}
-	for _, gw := range ifc.Gateways {
-		dst := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		if gw.Is6() {
-			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-		}
-		r := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipNet(dst), Gw: gw.AsSlice()}
-		if err := ch.nl.RouteAdd(r); err != nil {
-			return fmt.Errorf("adding default route via %v: %w", gw, err)
-		}
-	}
-	return nil
-}
-
 // Detach undoes what Attach set up for cfg, a resolved Config (see
 // [Attachment.Config]), from any process: it deletes the DNAT rules tagged
 // with cfg.ID and the host-side veths in hostNS (nil: the current
@@ -256,40 +118,84 @@ func Detach(ctx context.Context, hostNS *os.File, cfg Config) error {
 	if err := validToken("config ID", cfg.ID, 128); err != nil {
 		return fmt.Errorf("detaching: %w", err)
 	}
-	hh, err := Open(hostNS)
+	hc, err := dialRT(hostNS)
 	if err != nil {
 		return fmt.Errorf("detaching %q: %w", cfg.ID, err)
 	}
-	defer hh.Close()
-	if err := detach(ctx, hh, cfg.withDefaults()); err != nil {
+	defer hc.close()
+	if err := detach(ctx, hc, hostNS, cfg.withDefaults()); err != nil {
 		return fmt.Errorf("detaching %q: %w", cfg.ID, err)
 	}
 	return nil
 }
 
-// detach removes host-side veths, NAT rules and leases of cfg. The veths
-// and the rules go concurrently: deleting either waits for RCU grace
-// periods in the kernel (about 15 ms for a veth here, 7 ms for rules), and
-// the waits overlap.
-func detach(ctx context.Context, hh *Handle, cfg Config) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(cfg.Interfaces)+1)
+// detach removes the DNAT rules, host-side veths and leases of cfg.
+//
+// Deleting a veth waits in the kernel for RCU (an rcu_barrier, about 15 ms
+// here). Deleted nftables rules are freed after an RCU grace period by a
+// kernel worker, and closing an nftables socket waits for that worker
+// while holding the nftables commit lock, which deleting a network device
+// takes too. So the rules are deleted on a socket kept open, concurrently
+// with the veths, and that socket is closed only once the veths are gone,
+// by when the rules' grace period has passed as well: the two waits
+// overlap instead of adding up.
+func detach(ctx context.Context, hc *rtConn, hostNS *os.File, cfg Config) error {
+	var rules chan natResult
 	if cfg.PortMode == PortNAT && len(cfg.Ports) > 0 {
-		wg.Go(func() {
-			if err := delRules(hh.ns, natTag(cfg.ID), portChains(cfg.Ports)); err != nil {
-				errs[len(cfg.Interfaces)] = fmt.Errorf("deleting DNAT rules: %w", err)
+		rules = make(chan natResult, 1)
+		go func() {
+			c, err := openNFT(hostNS, true)
+			if err == nil {
+				err = delRulesOn(c, natTag(cfg.ID), portChains(cfg.Ports))
 			}
-		})
+			rules <- natResult{c, err}
+		}()
 	}
-	for i, ifc := range cfg.Interfaces {
-		wg.Go(func() {
-			if err := hh.DelLink(ifc.HostName); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs[i] = err
-			}
-		})
+	errs := []error{delLinks(hc, cfg.Interfaces), releaseLeases(ctx, cfg)}
+	if rules != nil {
+		r := <-rules
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("deleting DNAT rules: %w", r.err))
+		}
+		if r.conn != nil {
+			errs = append(errs, r.conn.CloseLasting())
+		}
 	}
-	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// natResult is an nftables connection kept open, and what deleting rules
+// on it returned.
+type natResult struct {
+	conn *nftables.Conn
+	err  error
+}
+
+// delLinks deletes the host ends of the interfaces, in one batch; links
+// already gone are skipped.
+func delLinks(hc *rtConn, ifcs []Interface) error {
+	var b batch
+	for _, ifc := range ifcs {
+		b.add(delLinkRequest(ifc.HostName), fmt.Sprintf("deleting link %q", ifc.HostName))
+	}
+	rs, err := hc.do(b.reqs...)
+	if err != nil || len(ifcs) == 0 {
+		return err
+	}
+	var errs []error
+	for i, r := range rs {
+		if r.err != nil && !errors.Is(linkErr(r.err), fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%s: %w", b.what[i], r.err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// releaseLeases releases the IPAM leases of cfg's interfaces; leases
+// already gone are skipped.
+func releaseLeases(ctx context.Context, cfg Config) error {
 	var m *IPAM
+	var errs []error
 	for _, ifc := range slices.Backward(cfg.Interfaces) {
 		if ifc.Pool == "" {
 			continue
@@ -297,8 +203,7 @@ func detach(ctx context.Context, hh *Handle, cfg Config) error {
 		if m == nil {
 			var err error
 			if m, err = NewIPAM(cfg.IPAM); err != nil {
-				errs = append(errs, err)
-				break
+				return err
 			}
 		}
 		if err := m.Release(ctx, ifc.Pool, cfg.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {

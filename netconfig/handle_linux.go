@@ -16,6 +16,7 @@ import (
 // shared socket are serialised. The zero value is not usable; call [Open].
 type Handle struct {
 	nl *netlink.Handle
+	rt *rtConn  // for requests the library cannot express in one message
 	ns *os.File // a private duplicate of the namespace file; nil: the current one
 }
 
@@ -44,17 +45,14 @@ func Open(ns *os.File, opts ...Option) (*Handle, error) {
 	}
 	err := inNS(h.ns, func() error {
 		var err error
-		h.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		if h.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+			return err
+		}
+		h.rt, err = openRTConn(c.timeout)
 		return err
 	})
 	if err != nil {
-		if h.nl != nil {
-			h.nl.Close()
-		}
-		if h.ns != nil {
-			h.ns.Close()
-		}
-		return nil, fmt.Errorf("opening netlink socket in %s: %w", h.nsName(), err)
+		return nil, errors.Join(fmt.Errorf("opening netlink socket in %s: %w", h.nsName(), err), h.Close())
 	}
 	if c.timeout > 0 {
 		if err := h.nl.SetSocketTimeout(c.timeout); err != nil {
@@ -68,16 +66,20 @@ func Open(ns *os.File, opts ...Option) (*Handle, error) {
 // namespace. It is safe to call more than once; the Handle is unusable
 // afterwards.
 func (h *Handle) Close() error {
+	var errs []error
 	if h.nl != nil {
 		h.nl.Close()
 		h.nl = nil
 	}
-	if h.ns != nil {
-		err := h.ns.Close()
-		h.ns = nil
-		return err
+	if h.rt != nil {
+		errs = append(errs, h.rt.close())
+		h.rt = nil
 	}
-	return nil
+	if h.ns != nil {
+		errs = append(errs, h.ns.Close())
+		h.ns = nil
+	}
+	return errors.Join(errs...)
 }
 
 // usable fails with fs.ErrClosed once the Handle is closed, so that a

@@ -55,10 +55,16 @@ func (f natFamily) ensure(c *nftables.Conn) {
 	}
 }
 
-func nftConn(ns *os.File) (*nftables.Conn, error) {
+// openNFT opens an nftables connection in namespace ns (nil: the current
+// one). A lasting connection keeps one socket until CloseLasting; any other
+// opens a socket per operation.
+func openNFT(ns *os.File, lasting bool) (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
 	if ns != nil {
 		opts = append(opts, nftables.WithNetNSFd(int(ns.Fd())))
+	}
+	if lasting {
+		opts = append(opts, nftables.AsLasting())
 	}
 	return nftables.New(opts...)
 }
@@ -135,7 +141,7 @@ func addRules(ns *os.File, rules []*nftables.Rule) error {
 }
 
 func flushRules(ns *os.File, rules []*nftables.Rule, ensure bool) error {
-	c, err := nftConn(ns)
+	c, err := openNFT(ns, false)
 	if err != nil {
 		return err
 	}
@@ -154,10 +160,15 @@ func flushRules(ns *os.File, rules []*nftables.Rule, ensure bool) error {
 // comment is tag, in one transaction. Missing tables and chains are no
 // error.
 func delRules(ns *os.File, tag string, chains []*nftables.Chain) error {
-	c, err := nftConn(ns)
+	c, err := openNFT(ns, true)
 	if err != nil {
 		return err
 	}
+	return errors.Join(delRulesOn(c, tag, chains), c.CloseLasting())
+}
+
+// delRulesOn is delRules on connection c.
+func delRulesOn(c *nftables.Conn, tag string, chains []*nftables.Chain) error {
 	n := 0
 	for _, ch := range chains {
 		rules, err := c.GetRules(ch.Table, ch)

@@ -73,7 +73,7 @@ func TestPublishedPortInUse(t *testing.T) {
 // natRules lists the rules in Berth's IPv4 NAT table of ns.
 func natRules(t *testing.T, ns *os.File) []*nftables.Rule {
 	t.Helper()
-	c, err := nftConn(ns)
+	c, err := openNFT(ns, false)
 	require.NoError(t, err)
 	var out []*nftables.Rule
 	f := familyOf(netip.IPv4Unspecified())

@@ -25,7 +25,8 @@ type Veth struct {
 	MAC, PeerMAC net.HardwareAddr
 	// Master is the bridge the Name end is enslaved to. Empty: none.
 	Master string
-	// Up brings the Name end up. The peer is always created down: its
-	// namespace's owner brings it up, usually after adding addresses.
+	// Up brings the Name end up. The peer is always created down (the
+	// kernel cannot bring it up before both ends exist): its namespace's
+	// owner brings it up.
 	Up bool
 }

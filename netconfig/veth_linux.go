@@ -1,21 +1,21 @@
 package netconfig
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"net"
-
-	"github.com/vishvananda/netlink"
 )
 
 // AddVeth creates the veth pair v, the peer end directly in v.PeerNS, and
-// returns the Name end. Errors wrap fs.ErrInvalid for a bad name or MTU,
-// fs.ErrNotExist for a missing master, and fs.ErrExist (unix.EEXIST) if a
-// name is taken. If a step after creation fails, the pair is deleted again.
+// returns the Name end. Everything v describes, the master included, is
+// set in the one request that creates the pair, so the pair either exists
+// as described or not at all. Both ends get one transmit and one receive
+// queue, the number the kernel leaves in use by default. Errors wrap
+// fs.ErrInvalid for a bad name or MTU, fs.ErrNotExist for a missing
+// master, and fs.ErrExist (unix.EEXIST) if a name is taken.
 //
-// Equivalent to: `ip link add NAME mtu MTU address MAC type veth peer name
-// PEER address PEERMAC netns PEERNS; ip link set NAME master MASTER up`
+// Equivalent to: `ip link add NAME mtu MTU address MAC master MASTER up
+// numtxqueues 1 numrxqueues 1 type veth peer name PEER address PEERMAC
+// netns PEERNS numtxqueues 1 numrxqueues 1`
 func (h *Handle) AddVeth(v Veth) (Link, error) {
 	if err := h.usable(); err != nil {
 		return Link{}, err
@@ -31,48 +31,25 @@ func (h *Handle) AddVeth(v Veth) (Link, error) {
 	}
 	master := 0
 	if v.Master != "" {
-		m, err := h.link(v.Master)
+		m, err := h.rt.link(v.Master)
 		if err != nil {
-			return Link{}, fmt.Errorf("adding veth %q: master: %w", v.Name, err)
+			return Link{}, fmt.Errorf("adding veth %q: master %q in %s: %w", v.Name, v.Master, h.nsName(), err)
 		}
-		master = m.Attrs().Index
+		master = m.index
 	}
-	return h.addVeth(v, master)
+	l, err := h.addVeth(v, master)
+	if err != nil {
+		return Link{}, err
+	}
+	return Link{Name: v.Name, Index: l.index, Type: "veth", MTU: l.mtu, MAC: l.mac, Up: l.up, MasterIndex: master}, nil
 }
 
-// addVeth creates the pair and enslaves it to the bridge with index
-// master (zero: none), deleting the pair if that fails.
-func (h *Handle) addVeth(v Veth, master int) (_ Link, retErr error) {
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name = v.Name
-	attrs.MTU = v.MTU
-	attrs.HardwareAddr = v.MAC
-	if v.Up {
-		attrs.Flags = net.FlagUp
+// addVeth creates the pair, enslaved to the bridge with index master
+// (zero: none), and returns its Name end.
+func (h *Handle) addVeth(v Veth, master int) (linkInfo, error) {
+	l, err := h.rt.addVeth(v, master)
+	if err != nil {
+		return linkInfo{}, fmt.Errorf("adding veth %q (peer %q): %w", v.Name, v.PeerName, err)
 	}
-	link := &netlink.Veth{
-		LinkAttrs:        attrs,
-		PeerName:         v.PeerName,
-		PeerHardwareAddr: v.PeerMAC,
-		PeerTxQLen:       -1,
-		PeerMTU:          uint32(v.MTU),
-	}
-	if v.PeerNS != nil {
-		link.PeerNamespace = netlink.NsFd(v.PeerNS.Fd())
-	}
-	if err := h.nl.LinkAdd(link); err != nil {
-		return Link{}, fmt.Errorf("adding veth %q (peer %q): %w", v.Name, v.PeerName, err)
-	}
-	defer func() {
-		if retErr != nil {
-			retErr = errors.Join(retErr, h.nl.LinkDel(link))
-		}
-	}()
-	if master != 0 {
-		if err := h.nl.LinkSetMasterByIndex(link, master); err != nil {
-			return Link{}, fmt.Errorf("adding veth %q to bridge %q: %w", v.Name, v.Master, err)
-		}
-		link.MasterIndex = master
-	}
-	return linkFromNetlink(link), nil
+	return l, nil
 }

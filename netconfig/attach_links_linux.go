@@ -1,0 +1,251 @@
+package netconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/vishvananda/netlink/nl"
+)
+
+// dialRT opens an rtConn in namespace ns (nil: the current one).
+func dialRT(ns *os.File) (*rtConn, error) {
+	var c *rtConn
+	err := inNS(ns, func() error {
+		var err error
+		c, err = openRTConn(0)
+		return err
+	})
+	if err != nil {
+		if c != nil {
+			c.close() // opened, but the thread could not return
+		}
+		return nil, fmt.Errorf("opening netlink socket in %s: %w", nsName(ns), err)
+	}
+	return c, nil
+}
+
+func nsName(ns *os.File) string {
+	if ns == nil {
+		return "the current network namespace"
+	}
+	return "network namespace " + ns.Name()
+}
+
+// attachInterfaces does the interface part of Attach, recording in cfg
+// what it leased and pushing on undo how to take back each lease and link.
+// Three independent parts run at once: the IPAM leases; a netlink socket
+// in the container namespace, with loopback brought up; and, from the host
+// side through hc, the veth pairs, each created in one request. The
+// container side is then configured in one batch of requests.
+func attachInterfaces(ctx context.Context, hc *rtConn, containerNS *os.File, cfg *Config, undo *undoStack) error {
+	leases := make(chan leaseResult, 1)
+	go func() { leases <- allocateAll(ctx, cfg) }()
+	ctrc := make(chan ctrResult, 1)
+	go func() { ctrc <- openContainer(containerNS) }()
+
+	peers, err := createLinks(ctx, hc, containerNS, cfg, undo)
+	res, ctr := <-leases, <-ctrc // always wait, to undo and close
+	for _, l := range res.leases {
+		undo.push(func() error { return res.ipam.Release(context.WithoutCancel(ctx), l.Pool, l.Owner) })
+	}
+	if ctr.conn != nil {
+		defer ctr.conn.close()
+	}
+	if err = errors.Join(err, res.err, ctr.err); err != nil {
+		return err
+	}
+	for i, l := range res.leases {
+		ifc := &cfg.Interfaces[res.index[i]]
+		ifc.Addresses = append(ifc.Addresses, l.Addresses...)
+		if len(ifc.Gateways) == 0 {
+			ifc.Gateways = l.Gateways
+		}
+	}
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return configureContainer(ctr.conn, cfg, peers)
+}
+
+// ctrResult is the container namespace's netlink socket, loopback up.
+type ctrResult struct {
+	conn *rtConn
+	err  error
+}
+
+func openContainer(ns *os.File) ctrResult {
+	c, err := dialRT(ns)
+	if err != nil {
+		return ctrResult{err: fmt.Errorf("container: %w", err)}
+	}
+	// Loopback is always interface 1 of a network namespace.
+	if _, err := c.do1(setUpRequest(1)); err != nil {
+		return ctrResult{err: errors.Join(fmt.Errorf("setting loopback up: %w", err), c.close())}
+	}
+	return ctrResult{conn: c}
+}
+
+// leaseResult is what allocateAll leased: leases[i] belongs to interface
+// index[i].
+type leaseResult struct {
+	ipam   *IPAM
+	leases []Lease
+	index  []int
+	err    error
+}
+
+// allocateAll takes a lease for each interface with a pool, stopping at
+// the first failure; the result holds the leases taken so far.
+func allocateAll(ctx context.Context, cfg *Config) (res leaseResult) {
+	for i, ifc := range cfg.Interfaces {
+		if ifc.Pool == "" {
+			continue
+		}
+		if res.ipam == nil {
+			if res.ipam, res.err = NewIPAM(cfg.IPAM); res.err != nil {
+				return res
+			}
+		}
+		l, err := res.ipam.Allocate(ctx, ifc.Pool, cfg.ID)
+		if err != nil {
+			res.err = fmt.Errorf("interface %s: %w", ifc.Name, err)
+			return res
+		}
+		res.leases, res.index = append(res.leases, l), append(res.index, i)
+	}
+	return res
+}
+
+// createLinks creates the veth pairs, both ends up, the host ends in their
+// bridges, and returns the container ends' indexes (zero where the kernel
+// did not tell).
+func createLinks(ctx context.Context, hc *rtConn, containerNS *os.File, cfg *Config, undo *undoStack) ([]int, error) {
+	peers := make([]int, len(cfg.Interfaces))
+	for i, ifc := range cfg.Interfaces {
+		if err := context.Cause(ctx); err != nil {
+			return nil, err
+		}
+		l, err := createPair(hc, containerNS, ifc)
+		if err != nil {
+			return nil, fmt.Errorf("interface %s: %w", ifc.Name, err)
+		}
+		undo.push(func() error { return delLink(hc, ifc.HostName) })
+		peers[i] = l.peer
+	}
+	return peers, nil
+}
+
+// createPair creates one veth pair in one request.
+func createPair(hc *rtConn, containerNS *os.File, ifc Interface) (linkInfo, error) {
+	mtu, master := ifc.MTU, 0
+	if ifc.Bridge != "" {
+		br, err := hc.link(ifc.Bridge)
+		if err != nil {
+			return linkInfo{}, fmt.Errorf("bridge %q: %w", ifc.Bridge, err)
+		}
+		master = br.index
+		if mtu == 0 {
+			mtu = br.mtu
+		}
+	}
+	v := Veth{Name: ifc.HostName, PeerName: ifc.Name, PeerNS: containerNS,
+		MTU: mtu, PeerMAC: ifc.MAC, Up: true}
+	l, err := hc.addVeth(v, master)
+	if err != nil {
+		return linkInfo{}, fmt.Errorf("adding veth %q (peer %q): %w", v.Name, v.PeerName, err)
+	}
+	return l, nil
+}
+
+// delLink deletes the link called name through c.
+func delLink(c *rtConn, name string) error {
+	if _, err := c.do1(delLinkRequest(name)); err != nil {
+		return fmt.Errorf("deleting link %q: %w", name, linkErr(err))
+	}
+	return nil
+}
+
+// configureContainer brings the container ends up and adds their
+// addresses, the first interface's default routes and cfg.Routes, all in
+// one batch. peers holds the
+// container ends' indexes, zero for one that must be looked up.
+func configureContainer(c *rtConn, cfg *Config, peers []int) error {
+	index := map[string]int{}
+	for i, ifc := range cfg.Interfaces {
+		if peers[i] == 0 {
+			l, err := c.link(ifc.Name)
+			if err != nil {
+				return fmt.Errorf("finding %q in the container: %w", ifc.Name, err)
+			}
+			peers[i] = l.index
+		}
+		index[ifc.Name] = peers[i]
+	}
+	var b batch
+	for i, ifc := range cfg.Interfaces {
+		b.add(setUpRequest(peers[i]), fmt.Sprintf("setting %q up", ifc.Name))
+		for _, p := range ifc.Addresses {
+			b.add(addrRequest(peers[i], p), fmt.Sprintf("interface %s: adding address %v", ifc.Name, p))
+		}
+		if i > 0 {
+			continue
+		}
+		for _, gw := range ifc.Gateways {
+			req, err := routeRequest(peers[i], Route{Via: gw})
+			if err != nil {
+				return fmt.Errorf("interface %s: default route via %v: %w", ifc.Name, gw, err)
+			}
+			b.add(req, fmt.Sprintf("interface %s: adding default route via %v", ifc.Name, gw))
+		}
+	}
+	for _, r := range cfg.Routes {
+		if r.Link == "" {
+			r.Link = cfg.Interfaces[0].Name
+		}
+		idx, ok := index[r.Link]
+		if !ok {
+			l, err := c.link(r.Link)
+			if err != nil {
+				return fmt.Errorf("adding route %v: %w", r, err)
+			}
+			idx = l.index
+		}
+		req, err := routeRequest(idx, r)
+		if err != nil {
+			return fmt.Errorf("adding route %v: %w", r, err)
+		}
+		b.add(req, fmt.Sprintf("adding route %v", r))
+	}
+	return b.run(c)
+}
+
+// batch is a list of requests sent together, each with what it does.
+type batch struct {
+	reqs []*nl.NetlinkRequest
+	what []string
+}
+
+func (b *batch) add(req *nl.NetlinkRequest, what string) {
+	b.reqs = append(b.reqs, req)
+	b.what = append(b.what, what)
+}
+
+// run sends the batch and returns the first request's failure: the kernel
+// handles the requests in order, so a later failure may follow from it.
+func (b *batch) run(c *rtConn) error {
+	if len(b.reqs) == 0 {
+		return nil
+	}
+	rs, err := c.do(b.reqs...)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if r.err != nil {
+			return fmt.Errorf("%s: %w", b.what[i], r.err)
+		}
+	}
+	return nil
+}
