@@ -1,10 +1,19 @@
 // Command berth is a Docker-like CLI over the berth SDK: it runs
-// containers from a root filesystem directory, in the foreground or
-// detached, and manages them from later invocations.
+// containers from images or from a root filesystem directory, in the
+// foreground or detached, with resource limits, on a bridge network with
+// published ports, and manages them from later invocations.
 //
 //	berth run [-d] [--name NAME] [-e K=V] [-w DIR] [-u USER] [--hostname H] [--read-only]
-//	          [-v SRC:DST[:ro]] [-t] [-i] [--rm] [--cap-add C] [--cap-drop C] --rootfs DIR CMD [ARG...]
+//	          [-v SRC:DST[:ro]] [-t] [-i] [--rm] [--cap-add C] [--cap-drop C]
+//	          [--memory N] [--cpus N] [--cpuset-cpus LIST] [--pids-limit N] [--blkio-weight N]
+//	          [--network none|host|bridge] [-p [IP:]HOST:CTR[/PROTO]] [--add-host NAME:IP] [--dns IP]
+//	          (IMAGE [CMD [ARG...]] | --rootfs DIR CMD [ARG...])
 //	berth ps [-a] [-q]
+//	berth stats [--no-stream] [CONTAINER...]
+//	berth pause CONTAINER...
+//	berth unpause CONTAINER...
+//	berth import [-c CHANGE] FILE|DIR [REF]
+//	berth images [-q]
 //	berth exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER CMD [ARG...]
 //	berth logs [-f] [-t] CONTAINER
 //	berth stop [-t SECONDS] CONTAINER...
@@ -15,7 +24,12 @@
 //
 // Containers are named by --name, or by a 64-hex-digit ID of which any
 // unique prefix will do. State lives in --state-dir (or $BERTH_STATE_DIR,
-// default /run/berth). run and exec exit with the container's exit code,
+// default /run/berth); images, snapshots and IP leases in --root (or
+// $BERTH_ROOT, default /var/lib/berth). Without --network a container has
+// only loopback; --network bridge plugs it into the berth0 bridge
+// (10.87.0.0/16), created on first use in this process's network
+// namespace, where -p publishes its ports. A container killed for
+// reaching its --memory limit makes run exit with 137 and say so. run and exec exit with the container's exit code,
 // 125 when berth itself fails, 126/127 when the program cannot be run, as
 // Docker does. A foreground run removes its container when it exits
 // (--rm is implied: the container belongs to this process); use -d to keep
@@ -60,9 +74,24 @@ func main() {
 // cli carries the global options and streams.
 type cli struct {
 	stateDir string
+	root     string
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
+	rt       *berth.Runtime // opened by the first command that needs it
+}
+
+// runtime opens the Runtime on first use.
+func (c *cli) runtime() (*berth.Runtime, error) {
+	if c.rt != nil {
+		return c.rt, nil
+	}
+	rt, err := berth.Open(c.root, berth.WithStateDir(c.stateDir))
+	if err != nil {
+		return nil, err
+	}
+	c.rt = rt
+	return rt, nil
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -74,8 +103,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		def = berth.DefaultStateDir
 	}
 	fs.StringVar(&c.stateDir, "state-dir", def, "directory of container state")
+	root := os.Getenv("BERTH_ROOT")
+	if root == "" {
+		root = berth.DefaultRoot
+	}
+	fs.StringVar(&c.root, "root", root, "directory of images, snapshots and IP leases")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: berth [--state-dir DIR] run|ps|exec|logs|stop|kill|rm|inspect|gc ...")
+		fmt.Fprintln(stderr, "usage: berth [--state-dir DIR] [--root DIR] "+
+			"run|ps|exec|logs|stop|kill|rm|inspect|gc|stats|pause|unpause|import|images ...")
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitBerth
@@ -87,6 +122,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmds := map[string]func(context.Context, []string) (int, error){
 		"run": c.run, "ps": c.ps, "exec": c.exec, "logs": c.logs, "stop": c.stop,
 		"kill": c.kill, "rm": c.rm, "inspect": c.inspect, "gc": c.gc,
+		"stats": c.stats, "pause": c.pause, "unpause": c.unpause, "import": c.importImage, "images": c.images,
 	}
 	cmd, ok := cmds[fs.Arg(0)]
 	if !ok {
@@ -95,6 +131,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitBerth
 	}
 	code, err := cmd(ctx, fs.Args()[1:])
+	if c.rt != nil {
+		err = errors.Join(err, c.rt.Close())
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "berth %s: %v\n", fs.Arg(0), err)
 		if code == 0 {

@@ -58,7 +58,7 @@ func (c *cli) ps(ctx context.Context, args []string) (int, error) {
 		fmt.Fprintln(tw, "CONTAINER ID\tCOMMAND\tCREATED\tSTATUS\tPID")
 	}
 	for _, st := range states {
-		if !all && st.Status != berth.StatusRunning {
+		if !all && st.Status != berth.StatusRunning && st.Status != berth.StatusPaused {
 			continue
 		}
 		if quiet {
@@ -82,8 +82,14 @@ func status(st *berth.State) string {
 	switch st.Status {
 	case berth.StatusRunning:
 		return "Up " + time.Since(st.Started).Round(time.Second).String()
+	case berth.StatusPaused:
+		return "Up " + time.Since(st.Started).Round(time.Second).String() + " (Paused)"
 	case berth.StatusExited:
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, time.Since(st.Finished).Round(time.Second))
+		oom := ""
+		if st.OOMKilled {
+			oom = " (OOM killed)"
+		}
+		return fmt.Sprintf("Exited (%d)%s %s ago", st.ExitCode, oom, time.Since(st.Finished).Round(time.Second))
 	}
 	return string(st.Status)
 }
@@ -197,7 +203,11 @@ func (c *cli) inspect(ctx context.Context, args []string) (int, error) {
 }
 
 func (c *cli) gc(ctx context.Context, args []string) (int, error) {
-	removed, err := berth.GC(ctx, c.stateDir)
+	rt, err := c.runtime()
+	if err != nil {
+		return 125, err
+	}
+	removed, err := rt.GC(ctx)
 	for _, id := range removed {
 		fmt.Fprintln(c.stdout, id)
 	}
@@ -226,4 +236,18 @@ func (c *cli) each(ctx context.Context, refs []string, fn func(*berth.Container)
 		return 1, errors.Join(errs...)
 	}
 	return 0, nil
+}
+
+func (c *cli) pause(ctx context.Context, args []string) (int, error) {
+	if len(args) == 0 {
+		return 125, errors.New("usage: berth pause CONTAINER...")
+	}
+	return c.each(ctx, args, func(ctr *berth.Container) error { return ctr.Pause(ctx) })
+}
+
+func (c *cli) unpause(ctx context.Context, args []string) (int, error) {
+	if len(args) == 0 {
+		return 125, errors.New("usage: berth unpause CONTAINER...")
+	}
+	return c.each(ctx, args, func(ctr *berth.Container) error { return ctr.Resume(ctx) })
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -18,6 +20,9 @@ type runOptions struct {
 	rootfs, name, workdir, user, hostname  string
 	detach, readOnly, tty, interactive, rm bool
 	env, volumes, capAdd, capDrop          multi
+	limits                                 limitFlags
+	network                                string
+	publish, addHosts, dns                 multi
 }
 
 func (c *cli) run(ctx context.Context, args []string) (int, error) {
@@ -37,13 +42,23 @@ func (c *cli) run(ctx context.Context, args []string) (int, error) {
 	multiAlias(fs, &o.volumes, "bind mount SRC:DST[:ro]", "v", "volume")
 	fs.Var(&o.capAdd, "cap-add", "add a capability")
 	fs.Var(&o.capDrop, "cap-drop", "drop a capability")
+	fs.StringVar(&o.limits.memory, "memory", "", "memory limit, such as 512m")
+	stringAlias(fs, &o.limits.memory, "", "memory limit, such as 512m", "m")
+	fs.Float64Var(&o.limits.cpus, "cpus", 0, "number of CPUs, such as 0.5")
+	fs.StringVar(&o.limits.cpuset, "cpuset-cpus", "", "CPUs the container may use, such as 0-1")
+	fs.Int64Var(&o.limits.pidsLimit, "pids-limit", 0, "maximum number of tasks (-1: unlimited)")
+	fs.Uint64Var(&o.limits.blkioWeight, "blkio-weight", 0, "block I/O weight, 10 to 1000")
+	fs.StringVar(&o.network, "network", "", "network mode: none, host or bridge (default: no network files, loopback only)")
+	multiAlias(fs, &o.publish, "publish a port [IP:]HOST:CTR[/PROTO]", "p", "publish")
+	fs.Var(&o.addHosts, "add-host", "add an /etc/hosts entry NAME:IP")
+	fs.Var(&o.dns, "dns", "name server for /etc/resolv.conf")
 	if err := fs.Parse(args); err != nil {
 		return 125, nil
 	}
-	if o.rootfs == "" || fs.NArg() == 0 {
-		return 125, errors.New("usage: berth run [OPTIONS] --rootfs DIR CMD [ARG...]")
+	if fs.NArg() == 0 {
+		return 125, errors.New("usage: berth run [OPTIONS] (IMAGE [CMD [ARG...]] | --rootfs DIR CMD [ARG...])")
 	}
-	ctr, err := o.container(c.stateDir, fs.Args())
+	ctr, err := c.container(ctx, &o, fs.Args())
 	if err != nil {
 		return 125, err
 	}
@@ -61,20 +76,97 @@ func (c *cli) run(ctx context.Context, args []string) (int, error) {
 	return c.foreground(ctx, ctr, o)
 }
 
-func (o *runOptions) container(stateDir string, args []string) (*berth.Container, error) {
-	ctr := &berth.Container{
-		ID: o.name, RootFS: o.rootfs, Args: args, Env: o.env, Dir: o.workdir, User: o.user,
-		Hostname: o.hostname, ReadOnlyRootFS: o.readOnly, TTY: o.tty, StateDir: stateDir,
-		Capabilities: berth.Capabilities{Add: o.capAdd, Drop: o.capDrop},
+// container builds the Container: on --rootfs, or on a snapshot of the
+// image args[0] with its defaults (docker's: CMD replaced by the
+// arguments, ENTRYPOINT kept, -e added to the image's environment).
+func (c *cli) container(ctx context.Context, o *runOptions, args []string) (*berth.Container, error) {
+	ctr := &berth.Container{StateDir: c.stateDir}
+	if o.rootfs == "" || o.network == "bridge" {
+		rt, err := c.runtime()
+		if err != nil {
+			return nil, err
+		}
+		var img *berth.Image
+		if o.rootfs == "" {
+			if img, err = rt.Images().Get(ctx, args[0]); err != nil {
+				return nil, err
+			}
+			entry := img.Config().Config.Entrypoint
+			if args = args[1:]; len(args) > 0 || len(entry) > 0 {
+				args = append(slices.Clone(entry), args...)
+			}
+		}
+		ctr = rt.NewContainer(img)
+	}
+	if len(args) > 0 {
+		ctr.Args = args
+	}
+	if len(ctr.Args) == 0 {
+		return nil, errors.New("no command: give one, or use an image with CMD or ENTRYPOINT")
+	}
+	ctr.ID, ctr.RootFS, ctr.Env = o.name, o.rootfs, append(ctr.Env, o.env...)
+	ctr.Hostname, ctr.ReadOnlyRootFS, ctr.TTY = o.hostname, o.readOnly, o.tty
+	ctr.Capabilities = berth.Capabilities{Add: o.capAdd, Drop: o.capDrop}
+	if o.workdir != "" {
+		ctr.Dir = o.workdir
+	}
+	if o.user != "" {
+		ctr.User = o.user
+	}
+	if err := o.apply(ctr); err != nil {
+		return nil, err
+	}
+	return ctr, nil
+}
+
+// apply sets the mounts, limits and network of the flags on ctr.
+func (o *runOptions) apply(ctr *berth.Container) error {
+	var err error
+	if ctr.Resources, err = o.limits.resources(); err != nil {
+		return err
+	}
+	if ctr.Network, err = o.networkConfig(); err != nil {
+		return err
 	}
 	for _, v := range o.volumes {
 		m, err := parseVolume(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ctr.Mounts = append(ctr.Mounts, m)
 	}
-	return ctr, nil
+	return nil
+}
+
+// networkConfig turns --network, -p, --add-host and --dns into a Network;
+// nil when none is given.
+func (o *runOptions) networkConfig() (*berth.Network, error) {
+	if o.network == "" && len(o.publish)+len(o.addHosts)+len(o.dns) == 0 {
+		return nil, nil
+	}
+	n := &berth.Network{Mode: berth.NetworkMode(o.network)}
+	for _, p := range o.publish {
+		port, err := parsePort(p)
+		if err != nil {
+			return nil, err
+		}
+		n.Ports = append(n.Ports, port)
+	}
+	for _, h := range o.addHosts {
+		host, err := parseAddHost(h)
+		if err != nil {
+			return nil, err
+		}
+		n.Hosts = append(n.Hosts, host)
+	}
+	for _, d := range o.dns {
+		addr, err := netip.ParseAddr(d)
+		if err != nil {
+			return nil, fmt.Errorf("--dns %q: %w", d, err)
+		}
+		n.DNS.Servers = append(n.DNS.Servers, addr)
+	}
+	return n, nil
 }
 
 // parseVolume reads -v SRC:DST[:ro|rw] as a recursive bind mount.
