@@ -84,7 +84,9 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		}
 		return zr, c, nil
 	case Zstd:
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		// Two decoder goroutines: decoding overlaps reading; windows are
+		// capped at 128 MiB, like the zstd tool's default memory limit.
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(1<<27))
 		if err != nil {
 			return nil, c, fmt.Errorf("opening zstd stream: %w", err)
 		}

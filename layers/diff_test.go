@@ -145,3 +145,20 @@ func TestDiffSourceDateEpoch(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, hdr.ModTime.Equal(epoch))
 }
+
+func TestDiffSkipDigest(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644))
+	var a, b bytes.Buffer
+	d, err := layers.Diff(t.Context(), "", dir, &a, nil)
+	require.NoError(t, err)
+	none, err := layers.Diff(t.Context(), "", dir, &b, &layers.DiffOptions{SkipDigest: true})
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	assert.Equal(t, a.Bytes(), b.Bytes())
+	l, err := layers.NewLayout(t.Context(), t.TempDir())
+	require.NoError(t, err)
+	_, diffID, err := layers.PutLayer(t.Context(), l, bytes.NewReader(a.Bytes()), layers.Gzip)
+	require.NoError(t, err)
+	assert.Equal(t, d, diffID, "PutLayer computes the diffID Diff skipped")
+}

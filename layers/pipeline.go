@@ -57,9 +57,10 @@ func (p *pipeline) produce(r io.Reader, maxSize int64) {
 		p.exit <- nil
 		return
 	}
-	// Decompressing is the slow stage; then the extracting goroutine,
-	// which has time to spare, hashes. A plain stream is hashed here.
-	hashHere := c == Uncompressed
+	// Decompressing gzip is the slow stage; then the extracting
+	// goroutine, which has time to spare, hashes. Plain and zstd streams
+	// (zstd decodes on goroutines of its own) are hashed here.
+	hashHere := c != Gzip
 	h := digest.SHA256.Digester()
 	var total int64
 	for {
