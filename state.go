@@ -106,9 +106,10 @@ type SnapshotRef struct {
 	Key         string `json:"key"`
 }
 
-// store is a state directory: DIR/containers/ID/state.json, written
-// atomically (temporary file, then rename). Directories being created are
-// DIR/containers/.new-ID-*, renamed into place once their state exists.
+// store is a state directory: DIR/containers/ID/state.json, a journal of
+// the container's states (see state_journal.go) to which updates append
+// atomically. Directories being created are DIR/containers/.new-ID-*,
+// renamed into place once their state exists.
 type store struct {
 	dir string
 }
@@ -146,7 +147,7 @@ func (s *store) create(st *State) (retErr error) {
 			retErr = errors.Join(retErr, os.RemoveAll(tmp))
 		}
 	}()
-	if err := writeJSON(filepath.Join(tmp, stateFile), st); err != nil {
+	if err := writeNewJournal(filepath.Join(tmp, stateFile), st); err != nil {
 		return fmt.Errorf("creating state of %q: %w", st.ID, err)
 	}
 	final := s.containerDir(st.ID)
@@ -165,11 +166,7 @@ func (s *store) create(st *State) (retErr error) {
 // update rewrites the state of an existing container. It fails with an
 // error wrapping fs.ErrNotExist when the container was deleted meanwhile.
 func (s *store) update(st *State) error {
-	dir := s.containerDir(st.ID)
-	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("updating state of %q: %w", st.ID, err)
-	}
-	if err := writeJSON(filepath.Join(dir, stateFile), st); err != nil {
+	if err := appendJournal(filepath.Join(s.containerDir(st.ID), stateFile), st); err != nil {
 		return fmt.Errorf("updating state of %q: %w", st.ID, err)
 	}
 	return nil
@@ -191,8 +188,12 @@ func readState(path string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	rec, ok := lastRecord(data)
+	if !ok {
+		return nil, fmt.Errorf("decoding %s: no complete record", path)
+	}
 	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
+	if err := json.Unmarshal(rec, &st); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", path, err)
 	}
 	return &st, nil
@@ -229,28 +230,4 @@ func (s *store) remove(id string) error {
 		return fmt.Errorf("removing state of %q: %w", id, err)
 	}
 	return nil
-}
-
-func writeJSON(path string, v any) (retErr error) {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if retErr != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
