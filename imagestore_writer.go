@@ -1,13 +1,17 @@
 package berth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthlabs/berth/layers"
@@ -84,9 +88,35 @@ func (w *ImageWriter) WriteLayer(ctx context.Context, r io.Reader, c layers.Comp
 // already in the store, bottom first; config.RootFS.DiffIDs must list
 // their diffIDs) and registers the image in the store without a name,
 // unless it is there already. An empty RootFS.Type is set to "layers".
-// Name the image with Tag(ctx, img.Digest().String(), name).
+// Name the image with Tag(ctx, img.Digest().String(), name). Errors are
+// those of [ImageWriter.WriteRawImage].
 func (w *ImageWriter) WriteImage(ctx context.Context, config ocispec.Image, layerDescs []ocispec.Descriptor, annotations map[string]string) (*Image, error) {
+	if config.RootFS.Type == "" {
+		config.RootFS.Type = "layers"
+	}
+	data, err := json.Marshal(config)
+	if err != nil {
+		return nil, fmt.Errorf("writing image: encoding config: %w", err)
+	}
+	return w.WriteRawImage(ctx, data, layerDescs, annotations)
+}
+
+// WriteRawImage is [ImageWriter.WriteImage] for a config given as JSON:
+// config is stored byte for byte (media type
+// application/vnd.oci.image.config.v1+json), so that it may carry fields
+// [ocispec.Image] lacks, such as the Healthcheck, OnBuild and Shell that
+// Docker and BuildKit write into "config". It must decode as an image
+// config whose rootfs has type "layers" and lists one diffID per entry
+// of layerDescs (else the error wraps fs.ErrInvalid); the layers must be
+// in the store (else fs.ErrNotExist). The manifest records annotations
+// (nil: none) and the index entry the config's platform. It returns the
+// image, registered without a name unless the store had it already.
+func (w *ImageWriter) WriteRawImage(ctx context.Context, config []byte, layerDescs []ocispec.Descriptor, annotations map[string]string) (*Image, error) {
 	if err := w.check(); err != nil {
+		return nil, fmt.Errorf("writing image: %w", err)
+	}
+	cfg, err := checkRawConfig(config, layerDescs)
+	if err != nil {
 		return nil, fmt.Errorf("writing image: %w", err)
 	}
 	for _, l := range layerDescs {
@@ -94,9 +124,12 @@ func (w *ImageWriter) WriteImage(ctx context.Context, config ocispec.Image, laye
 			return nil, fmt.Errorf("writing image: layer %s: %w", l.Digest, err)
 		}
 	}
-	desc, err := layers.PutImage(ctx, w.s.layout, config, layerDescs, annotations)
+	desc, err := w.putManifest(ctx, config, layerDescs, annotations)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("writing image: %w", err)
+	}
+	if cfg.OS != "" {
+		desc.Platform = &ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
 	}
 	img, err := LoadImage(ctx, w.s.layout, desc)
 	if err != nil {
@@ -106,6 +139,52 @@ func (w *ImageWriter) WriteImage(ctx context.Context, config ocispec.Image, laye
 		return nil, fmt.Errorf("writing image: %w", err)
 	}
 	return img, nil
+}
+
+// checkRawConfig decodes config and checks its rootfs against layerDescs.
+func checkRawConfig(config []byte, layerDescs []ocispec.Descriptor) (ocispec.Image, error) {
+	var cfg ocispec.Image
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return cfg, fmt.Errorf("decoding config: %v: %w", err, fs.ErrInvalid)
+	}
+	if cfg.RootFS.Type != "layers" {
+		return cfg, fmt.Errorf("config rootfs type %q, want \"layers\": %w", cfg.RootFS.Type, fs.ErrInvalid)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(layerDescs) {
+		return cfg, fmt.Errorf("config lists %d diffIDs for %d layers: %w", len(cfg.RootFS.DiffIDs), len(layerDescs), fs.ErrInvalid)
+	}
+	for _, d := range cfg.RootFS.DiffIDs {
+		if err := d.Validate(); err != nil {
+			return cfg, fmt.Errorf("config diffID %q: %v: %w", d, err, fs.ErrInvalid)
+		}
+	}
+	for _, l := range layerDescs {
+		if err := l.Digest.Validate(); err != nil {
+			return cfg, fmt.Errorf("layer digest %q: %v: %w", l.Digest, err, fs.ErrInvalid)
+		}
+	}
+	return cfg, nil
+}
+
+// putManifest stores the config blob and an OCI manifest over it.
+func (w *ImageWriter) putManifest(ctx context.Context, config []byte, layerDescs []ocispec.Descriptor, annotations map[string]string) (ocispec.Descriptor, error) {
+	want := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(config), Size: int64(len(config))}
+	cfgDesc, err := w.s.layout.Ingest(ctx, bytes.NewReader(config), want)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("writing config: %w", err)
+	}
+	m := ocispec.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageManifest,
+		Config:      ocispec.Descriptor{MediaType: cfgDesc.MediaType, Digest: cfgDesc.Digest, Size: cfgDesc.Size},
+		Layers:      append([]ocispec.Descriptor{}, layerDescs...),
+		Annotations: annotations,
+	}
+	desc, err := layers.PutJSON(ctx, w.s.layout, ocispec.MediaTypeImageManifest, m)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("writing manifest: %w", err)
+	}
+	return desc, nil
 }
 
 // register records desc in the index under names (normalised already),
