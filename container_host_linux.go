@@ -190,10 +190,12 @@ func (s *starting) prepareHost() error {
 }
 
 // joinHost does the host side while the spawned init waits for its
-// config: the cgroup (v1), then the network.
+// config: the cgroup (v1) and the network, at the same time (moving a
+// process between v1 cgroups waits for RCU grace periods, several
+// milliseconds per hierarchy, which the network setup need not wait for).
 func (s *starting) joinHost(ctx context.Context) error {
-	if err := s.host.joinCgroup(s.st.PID); err != nil {
-		return err
-	}
-	return s.attachNetwork(ctx)
+	cgErr := make(chan error, 1)
+	go func() { cgErr <- s.host.joinCgroup(s.st.PID) }()
+	netErr := s.attachNetwork(ctx)
+	return errors.Join(<-cgErr, netErr)
 }
