@@ -231,3 +231,22 @@ func (s *store) remove(id string) error {
 	}
 	return nil
 }
+
+// idShape matches container IDs: 1 to 128 ASCII letters, digits, '_', '.'
+// and '-', the first a letter or digit.
+type idShape struct{}
+
+// MatchString reports whether id is a valid container ID.
+func (idShape) MatchString(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -188,4 +189,13 @@ func TestJournalConcurrent(t *testing.T) {
 	got, err := readState(path)
 	require.NoError(t, err)
 	assert.Equal(t, 49, got.PID%1000)
+}
+
+func TestIDShapeMatchesRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+	ids := []string{"", "a", "A9", "_a", ".a", "-a", "a_b.c-d", "a b", "a/b", "é", "a\x00",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "0" + strings.Repeat("-", 127), "a\n"}
+	for _, id := range ids {
+		assert.Equal(t, re.MatchString(id), validID.MatchString(id), "%q", id)
+	}
 }
