@@ -313,3 +313,49 @@ func TestRuntimeGCAfterCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestDetachedBridgeContainerAfterMonitorCrash kills the monitor of a
+// detached bridge-mode container from an image: the container dies with
+// it, and Runtime.GC removes its cgroup, veth, lease, snapshot and state.
+func TestDetachedBridgeContainerAfterMonitorCrash(t *testing.T) {
+	ns := requireBridgeNetworking(t)
+	testutil.CheckLeaks(t)
+	rt := openRuntime(t, ns)
+	img := runtimeImage(t, rt, "payload:1", 0)
+	c := rt.NewContainer(img)
+	c.ID, c.Detach = "orphan", true
+	c.Network = &berth.Network{Mode: berth.NetworkBridge, Ports: []netconfig.Port{{ContainerPort: 80}}}
+	require.NoError(t, c.Start(t.Context()))
+	st, err := c.State(t.Context())
+	require.NoError(t, err)
+	require.NotZero(t, st.OwnerPID)
+	leases, err := rt.IPAM().Leases(t.Context(), berth.DefaultBridge)
+	require.NoError(t, err)
+	require.Len(t, leases, 1)
+
+	removed, err := rt.GC(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, removed, "the monitor is alive")
+
+	require.NoError(t, syscall.Kill(st.OwnerPID, syscall.SIGKILL))
+	waitFor(t, func() bool { return syscall.Kill(st.PID, 0) != nil }) // the init dies with its parent
+	removed, err = rt.GC(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orphan"}, removed)
+	assert.Empty(t, containerSnapshots(t, rt))
+	leases, err = rt.IPAM().Leases(t.Context(), berth.DefaultBridge)
+	require.NoError(t, err)
+	assert.Empty(t, leases)
+	_, err = os.Stat(filepath.Join("/sys/fs/cgroup/pids/berth", "orphan"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	waitFor(t, func() bool {
+		links, err := openNetHandle(t, ns).Links()
+		require.NoError(t, err)
+		for _, l := range links {
+			if l.Type == "veth" {
+				return false
+			}
+		}
+		return true
+	})
+}
