@@ -11,8 +11,14 @@ import (
 
 // dialRT opens an rtConn in namespace ns (nil: the current one).
 func dialRT(ns *os.File) (*rtConn, error) {
+	return dialRTWith(inNS, ns)
+}
+
+// dialRTWith is dialRT with the thread switch done by in: inNS, or
+// switchNS on a goroutine of the caller's that ends afterwards.
+func dialRTWith(in func(*os.File, func() error) error, ns *os.File) (*rtConn, error) {
 	var c *rtConn
-	err := inNS(ns, func() error {
+	err := in(ns, func() error {
 		var err error
 		c, err = openRTConn(0)
 		return err
@@ -36,14 +42,14 @@ func nsName(ns *os.File) string {
 // attachInterfaces does the interface part of Attach, recording in cfg
 // what it leased and pushing on undo how to take back each lease and link.
 // Three independent parts run at once: the IPAM leases; a netlink socket
-// in the container namespace, with loopback brought up; and, from the host
-// side through hc, the veth pairs, each created in one request. The
-// container side is then configured in one batch of requests.
+// in the container namespace; and, from the host side through hc, the veth
+// pairs, each created in one request. The container side is then
+// configured in one batch of requests.
 func attachInterfaces(ctx context.Context, hc *rtConn, containerNS *os.File, cfg *Config, undo *undoStack) error {
 	leases := make(chan leaseResult, 1)
 	go func() { leases <- allocateAll(ctx, cfg) }()
 	ctrc := make(chan ctrResult, 1)
-	go func() { ctrc <- openContainer(containerNS) }()
+	go func() { ctrc <- openContainer(containerNS) }() // its own thread: see switchNS
 
 	peers, err := createLinks(ctx, hc, containerNS, cfg, undo)
 	res, ctr := <-leases, <-ctrc // always wait, to undo and close
@@ -69,20 +75,17 @@ func attachInterfaces(ctx context.Context, hc *rtConn, containerNS *os.File, cfg
 	return configureContainer(ctr.conn, cfg, peers)
 }
 
-// ctrResult is the container namespace's netlink socket, loopback up.
+// ctrResult is the container namespace's netlink socket.
 type ctrResult struct {
 	conn *rtConn
 	err  error
 }
 
+// openContainer must run on a goroutine of its own that ends afterwards.
 func openContainer(ns *os.File) ctrResult {
-	c, err := dialRT(ns)
+	c, err := dialRTWith(switchNS, ns)
 	if err != nil {
 		return ctrResult{err: fmt.Errorf("container: %w", err)}
-	}
-	// Loopback is always interface 1 of a network namespace.
-	if _, err := c.do1(setUpRequest(1)); err != nil {
-		return ctrResult{err: errors.Join(fmt.Errorf("setting loopback up: %w", err), c.close())}
 	}
 	return ctrResult{conn: c}
 }
@@ -141,13 +144,13 @@ func createLinks(ctx context.Context, hc *rtConn, containerNS *os.File, cfg *Con
 func createPair(hc *rtConn, containerNS *os.File, ifc Interface) (linkInfo, error) {
 	mtu, master := ifc.MTU, 0
 	if ifc.Bridge != "" {
-		br, err := hc.link(ifc.Bridge)
+		index, brMTU, err := hc.indexMTU(ifc.Bridge)
 		if err != nil {
-			return linkInfo{}, fmt.Errorf("bridge %q: %w", ifc.Bridge, err)
+			return linkInfo{}, fmt.Errorf("bridge: %w", err)
 		}
-		master = br.index
+		master = index
 		if mtu == 0 {
-			mtu = br.mtu
+			mtu = brMTU
 		}
 	}
 	v := Veth{Name: ifc.HostName, PeerName: ifc.Name, PeerNS: containerNS,
@@ -167,9 +170,9 @@ func delLink(c *rtConn, name string) error {
 	return nil
 }
 
-// configureContainer brings the container ends up and adds their
-// addresses, the first interface's default routes and cfg.Routes, all in
-// one batch. peers holds the
+// configureContainer brings loopback and the container ends up and adds
+// their addresses, the first interface's default routes and cfg.Routes,
+// all in one batch: one system call, one pass through the kernel. peers holds the
 // container ends' indexes, zero for one that must be looked up.
 func configureContainer(c *rtConn, cfg *Config, peers []int) error {
 	index := map[string]int{}
@@ -184,6 +187,8 @@ func configureContainer(c *rtConn, cfg *Config, peers []int) error {
 		index[ifc.Name] = peers[i]
 	}
 	var b batch
+	// Loopback is always interface 1 of a network namespace.
+	b.add(setUpRequest(1), "setting loopback up")
 	for i, ifc := range cfg.Interfaces {
 		b.add(setUpRequest(peers[i]), fmt.Sprintf("setting %q up", ifc.Name))
 		for _, p := range ifc.Addresses {

@@ -33,7 +33,7 @@ func lockFile(ctx context.Context, path string, flag int) (*os.File, func(), err
 	case <-ctx.Done():
 		return nil, nil, fmt.Errorf("waiting for lock %s: %w", path, context.Cause(ctx))
 	}
-	f, err := os.OpenFile(path, flag|unix.O_CLOEXEC, 0o600)
+	f, err := openFile(path, flag)
 	if err == nil {
 		err = flockWait(ctx, f)
 		if err == nil {
@@ -51,6 +51,17 @@ func lockFile(ctx context.Context, path string, flag int) (*os.File, func(), err
 		f.Close() // releases the flock
 		<-ch
 	}, nil
+}
+
+// openFile is os.OpenFile(path, flag, 0o600) without the attempt to
+// register a regular file with the poller, which costs four more system
+// calls that fail or undo each other.
+func openFile(path string, flag int) (*os.File, error) {
+	fd, err := unix.Open(path, flag|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // stillLinked fails with fs.ErrNotExist if f's path no longer names f.

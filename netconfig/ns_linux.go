@@ -21,28 +21,37 @@ func inNS(ns *os.File, fn func() error) error {
 		return fn()
 	}
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("opening current network namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- &fs.PathError{Op: "setns", Path: ns.Name(), Err: err}
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Stay locked: the thread exits with this goroutine.
-			errc <- errors.Join(ferr, &fs.PathError{Op: "setns", Path: orig.Name(), Err: err})
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
+	go func() { errc <- switchNS(ns, fn) }()
 	return <-errc
+}
+
+// switchNS runs fn with the calling thread in namespace ns and moves the
+// thread back afterwards. Call it only as the last thing a goroutine of
+// your own does: if the thread cannot return, it stays locked to the
+// goroutine, and the runtime discards it when the goroutine ends.
+func switchNS(ns *os.File, fn func() error) error {
+	if ns == nil {
+		return fn()
+	}
+	runtime.LockOSThread()
+	// A raw descriptor: os.Open would try to register the nsfs file with
+	// the poller and undo that, five more system calls.
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("opening current network namespace: %w",
+			&fs.PathError{Op: "open", Path: "/proc/thread-self/ns/net", Err: err})
+	}
+	defer unix.Close(orig)
+	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return &fs.PathError{Op: "setns", Path: ns.Name(), Err: err}
+	}
+	ferr := fn()
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		// Stay locked: the thread exits with this goroutine.
+		return errors.Join(ferr, &fs.PathError{Op: "setns", Path: "/proc/thread-self/ns/net", Err: err})
+	}
+	runtime.UnlockOSThread()
+	return ferr
 }

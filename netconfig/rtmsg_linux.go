@@ -1,6 +1,7 @@
 package netconfig
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -57,6 +58,37 @@ func (c *rtConn) link(name string) (linkInfo, error) {
 		}
 	}
 	return linkInfo{}, fmt.Errorf("no link in the kernel's reply: %w", unix.EBADMSG)
+}
+
+// indexMTU returns the index and MTU of the link called name with two
+// ioctls on c's socket, which the kernel answers for the socket's
+// namespace without taking the RTNL lock: unlike a GETLINK request, this
+// neither waits for other configuration nor flushes the link's pending
+// carrier events (a bridge's, after its last port left, cost an RCU grace
+// period). An unknown name wraps fs.ErrNotExist and unix.ENODEV.
+//
+// Equivalent to: if_nametoindex(3), then SIOCGIFMTU
+func (c *rtConn) indexMTU(name string) (index, mtu int, err error) {
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("link %q: %w", name, errors.Join(err, fs.ErrInvalid))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, req := range []uint{unix.SIOCGIFINDEX, unix.SIOCGIFMTU} {
+		if c.fd < 0 {
+			return 0, 0, fmt.Errorf("netlink socket: %w", fs.ErrClosed)
+		}
+		if err := unix.IoctlIfreq(c.fd, req, ifr); err != nil {
+			return 0, 0, fmt.Errorf("link %q: %w", name, linkErr(err))
+		}
+		if req == unix.SIOCGIFINDEX {
+			index = int(ifr.Uint32())
+		} else {
+			mtu = int(ifr.Uint32())
+		}
+	}
+	return index, mtu, nil
 }
 
 // parseLink reads a struct ifinfomsg and the attributes linkInfo holds.

@@ -31,11 +31,11 @@ func (h *Handle) AddVeth(v Veth) (Link, error) {
 	}
 	master := 0
 	if v.Master != "" {
-		m, err := h.rt.link(v.Master)
+		idx, _, err := h.rt.indexMTU(v.Master)
 		if err != nil {
-			return Link{}, fmt.Errorf("adding veth %q: master %q in %s: %w", v.Name, v.Master, h.nsName(), err)
+			return Link{}, fmt.Errorf("adding veth %q: master in %s: %w", v.Name, h.nsName(), err)
 		}
-		master = m.index
+		master = idx
 	}
 	l, err := h.addVeth(v, master)
 	if err != nil {
