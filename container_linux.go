@@ -15,11 +15,13 @@ var errNotStarted = errors.New("container not started")
 
 // Wait waits for the container's program to exit and returns its exit
 // code: its status, or 128+N when signal N killed it. For a container
-// started here it also waits for its output to be copied. Cancelling ctx
-// stops the waiting, not the container; Wait can be called again. For a
-// container found by [Load] or started with Detach, the exit code is the
-// one the monitor recorded; if nobody recorded it (the monitor died), Wait
-// returns -1 and an error.
+// started here it also waits for its output to be copied and for its
+// cgroup and network to be released. Cancelling ctx stops the waiting,
+// not the container; Wait can be called again. For a container found by
+// [Load] or started with Detach, the exit code is the one the monitor
+// recorded; if nobody recorded it (the monitor died), Wait returns -1 and
+// an error. When the OOM killer killed the program (code 137) because the
+// container reached its memory limit, the error wraps [ErrOOMKilled].
 func (c *Container) Wait(ctx context.Context) (int, error) {
 	c.mu.Lock()
 	r, st := c.run, c.loaded
@@ -39,8 +41,8 @@ func (c *Container) Wait(ctx context.Context) (int, error) {
 }
 
 // Run starts the container, waits for it and deletes it, returning the
-// exit code. Cancelling ctx kills the container (like
-// exec.CommandContext).
+// exit code, and Wait's error (such as one wrapping [ErrOOMKilled]).
+// Cancelling ctx kills the container (like exec.CommandContext).
 func (c *Container) Run(ctx context.Context) (code int, retErr error) {
 	if err := c.Start(ctx); err != nil {
 		return -1, err

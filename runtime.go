@@ -39,8 +39,27 @@ const SnapshotLabelContainer = "berth.container"
 // and the state directory of its containers ([DefaultStateDir] unless
 // [WithStateDir]). Open it once per program with [Open]; make containers
 // with [Runtime.NewContainer] and find them again with [Runtime.Load].
+//
+//	rt, err := berth.Open("")                  // /var/lib/berth, state in /run/berth
+//	img, err := rt.Images().Get(ctx, "app:1")
+//	c := rt.NewContainer(img)                  // Args, Env, Dir, User from the image
+//	c.Resources = &cgroups.Resources{Memory: &cgroups.Memory{Max: &max}}
+//	c.Network = &berth.Network{Mode: berth.NetworkBridge,
+//		Ports: []netconfig.Port{{HostPort: 8080, ContainerPort: 80}}}
+//	c.Detach = true
+//	err = c.Start(ctx)                         // snapshot, cgroup, veth, lease, port
+//	s, err := c.Stats(ctx)
+//	err = c.Delete(ctx)                        // all of it gone
+//
+// The bridge is created in the host network namespace (see
+// [WithHostNetNS]) when the first bridge-mode container starts, and stays
+// there, like docker0. Nothing else changes the host's network: no
+// forwarding or NAT rules are set up, so containers reach the bridge, each
+// other and published ports, not other networks.
+//
 // Several Runtimes, in one process or several, may share a root and a
-// state directory. A Runtime is safe for concurrent use.
+// state directory. A Runtime is safe for concurrent use. The zero Runtime
+// is not usable.
 type Runtime struct {
 	root      string
 	stateDir  string

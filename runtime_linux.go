@@ -24,7 +24,7 @@ import (
 // changes nothing on the network until the first bridge-mode container
 // starts, which creates the bridge (see [WithBridge]) in the host network
 // namespace. Errors wrap fs.ErrInvalid for bad options.
-func Open(root string, opts ...RuntimeOption) (_ *Runtime, retErr error) {
+func Open(root string, opts ...RuntimeOption) (*Runtime, error) {
 	cfg, err := newRuntimeConfig(opts)
 	if err != nil {
 		return nil, err
