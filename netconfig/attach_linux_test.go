@@ -2,6 +2,7 @@ package netconfig
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -123,6 +124,55 @@ func TestAttachTwoContainersReachEachOtherAndGateway(t *testing.T) {
 	require.NoError(t, a1.Detach(t.Context()), "Detach twice is harmless")
 	require.NoError(t, a2.Detach(t.Context()))
 	n.requireClean(t, c1, c2)
+}
+
+func TestAttachLinkProperties(t *testing.T) {
+	requireNetPrivileges(t)
+	testutil.CheckLeaks(t)
+	n := newTestNet(t, "10.42.0.0/24")
+	br, err := n.h.AddBridge(Bridge{Name: "br-mtu", MTU: 1400})
+	require.NoError(t, err)
+	mac := net.HardwareAddr{0x02, 0x42, 0x0a, 0x2a, 0x00, 0x09}
+	cfg := n.config("props")
+	cfg.Interfaces = append(cfg.Interfaces, Interface{Bridge: "br-mtu", MAC: mac,
+		Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.9/24")}})
+	ctr, a := n.attach(t, cfg)
+	got := a.Config()
+
+	ch := openHandle(t, ctr)
+	for i, want := range []struct {
+		name, bridge string
+		mtu          int
+	}{{"eth0", n.bridge, 1500}, {"eth1", "br-mtu", 1400}} {
+		c, err := ch.nl.LinkByName(want.name)
+		require.NoError(t, err)
+		ca := c.Attrs()
+		assert.Equal(t, want.mtu, ca.MTU, "%s: the bridge's MTU", want.name)
+		assert.NotZero(t, ca.Flags&net.FlagUp, "%s is up", want.name)
+		assert.Equal(t, 1, ca.NumTxQueues)
+		h, err := n.h.nl.LinkByName(got.Interfaces[i].HostName)
+		require.NoError(t, err)
+		ha := h.Attrs()
+		assert.Equal(t, want.mtu, ha.MTU)
+		assert.NotZero(t, ha.Flags&net.FlagUp, "host end of %s is up", want.name)
+		wantMaster, err := n.h.Link(want.bridge)
+		require.NoError(t, err)
+		assert.Equal(t, wantMaster.Index, ha.MasterIndex, "host end of %s is in %s", want.name, want.bridge)
+		addrs, err := ch.Addrs(want.name)
+		require.NoError(t, err)
+		assert.Contains(t, addrs, got.Interfaces[i].Addresses[0])
+	}
+	eth1, err := ch.Link("eth1")
+	require.NoError(t, err)
+	assert.Equal(t, mac, eth1.MAC)
+	assert.Equal(t, 1400, br.MTU)
+	lo, err := ch.Link("lo")
+	require.NoError(t, err)
+	assert.True(t, lo.Up)
+	routes, err := ch.Routes("")
+	require.NoError(t, err)
+	assert.Contains(t, routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.42.0.1"), Link: "eth0"})
+	assert.Contains(t, routes, Route{Dst: netip.MustParsePrefix("192.0.2.0/24"), Src: netip.MustParseAddr("192.0.2.9"), Link: "eth1"})
 }
 
 func TestDetachFromResolvedConfig(t *testing.T) {

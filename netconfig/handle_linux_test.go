@@ -42,6 +42,18 @@ func TestBridgeVethAddrRoute(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, l.Index, v.MasterIndex)
 	assert.True(t, v.Up)
+	assert.Equal(t, 1400, v.MTU)
+	for _, h := range []*Handle{hh, ch} {
+		name := map[*Handle]string{hh: "vtest0", ch: "eth0"}[h]
+		got, err := h.nl.LinkByName(name)
+		require.NoError(t, err)
+		assert.Equal(t, 1, got.Attrs().NumTxQueues, "%s: one transmit queue", name)
+		assert.Equal(t, 1, got.Attrs().NumRxQueues, "%s: one receive queue", name)
+		if h == hh {
+			assert.Equal(t, v.Index, got.Attrs().Index)
+			assert.Equal(t, l.Index, got.Attrs().MasterIndex, "enslaved")
+		}
+	}
 	peer, err := ch.Link("eth0")
 	require.NoError(t, err, "the peer is created in the container namespace with its final name")
 	assert.Equal(t, mac, peer.MAC)
