@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"text/tabwriter"
-	"time"
 
 	"github.com/berthlabs/berth"
 )
@@ -67,49 +65,4 @@ func importFrom(ctx context.Context, s *berth.ImageStore, path string, names []s
 		return nil, err
 	}
 	return []berth.ImageInfo{one}, nil
-}
-
-// images lists the store's images like docker images.
-func (c *cli) images(ctx context.Context, args []string) (int, error) {
-	fs := c.newFlags("images")
-	var quiet bool
-	boolAlias(fs, &quiet, "only print image IDs", "q", "quiet")
-	if err := fs.Parse(args); err != nil {
-		return 125, nil
-	}
-	rt, err := c.runtime()
-	if err != nil {
-		return 125, err
-	}
-	list, err := rt.Images().List(ctx)
-	if err != nil {
-		return 125, err
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 3, ' ', 0)
-	if !quiet {
-		fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-	}
-	for _, info := range list {
-		id := info.Image.ID().Encoded()[:12]
-		if quiet {
-			fmt.Fprintln(tw, id)
-			continue
-		}
-		created := "N/A"
-		if t := info.Image.Created(); !t.IsZero() {
-			created = time.Since(t).Round(time.Second).String() + " ago"
-		}
-		names := info.Names
-		if len(names) == 0 {
-			names = []string{""}
-		}
-		for _, n := range names {
-			repo, tag := "<none>", "<none>"
-			if ref, err := berth.ParseReference(n); err == nil {
-				repo, tag = ref.FamiliarName(), ref.Tag
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, created, size(uint64(info.Image.Size())))
-		}
-	}
-	return 0, tw.Flush()
 }

@@ -13,7 +13,15 @@
 //	berth pause CONTAINER...
 //	berth unpause CONTAINER...
 //	berth import [-c CHANGE] FILE|DIR [REF]
-//	berth images [-q]
+//	berth images [-q] [-a] [--digests] [--no-trunc] [--format json|TEMPLATE] [-f dangling=BOOL] [REPOSITORY[:TAG]]
+//	berth build -t NAME [-f FILE] [--build-arg K=V] [--label K=V] [--target T] [--no-cache]
+//	            [--progress auto|plain|tty|quiet] [-q] [--iidfile FILE] CONTEXT
+//	berth rmi [-f] IMAGE...
+//	berth tag SOURCE TARGET
+//	berth history [--no-trunc] [-H=false] [-q] [--format json|TEMPLATE] IMAGE
+//	berth save [-o FILE] [--format docker|oci] IMAGE...
+//	berth load [-i FILE|DIR] [-q]
+//	berth export [-o FILE] CONTAINER
 //	berth exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER CMD [ARG...]
 //	berth logs [-f] [-t] CONTAINER
 //	berth stop [-t SECONDS] CONTAINER...
@@ -110,7 +118,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&c.root, "root", root, "directory of images, snapshots and IP leases")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: berth [--state-dir DIR] [--root DIR] "+
-			"run|ps|exec|logs|stop|kill|rm|inspect|gc|stats|pause|unpause|import|images ...")
+			"run|ps|exec|logs|stop|kill|rm|inspect|gc|stats|pause|unpause|import|images|\n"+
+			"             build|rmi|tag|history|save|load|export ...")
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitBerth
@@ -123,6 +132,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"run": c.run, "ps": c.ps, "exec": c.exec, "logs": c.logs, "stop": c.stop,
 		"kill": c.kill, "rm": c.rm, "inspect": c.inspect, "gc": c.gc,
 		"stats": c.stats, "pause": c.pause, "unpause": c.unpause, "import": c.importImage, "images": c.images,
+		"build": c.build, "rmi": c.rmi, "tag": c.tag, "history": c.history, "save": c.save, "load": c.load, "export": c.export,
 	}
 	cmd, ok := cmds[fs.Arg(0)]
 	if !ok {
