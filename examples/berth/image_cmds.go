@@ -41,17 +41,9 @@ func (c *cli) tag(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	if err := rt.Images().Tag(ctx, pos[0], pos[1]); err != nil {
-		return 1, noSuchImage(pos[0], err)
+		return 1, err
 	}
 	return 0, nil
-}
-
-// noSuchImage words a missing image as Docker does.
-func noSuchImage(ref string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no such image: %s: %w", ref, err)
-	}
-	return err
 }
 
 // rmi removes images like docker rmi: a name of an image that has
@@ -90,7 +82,7 @@ func (c *cli) rmi(ctx context.Context, args []string) (int, error) {
 func (c *cli) removeImage(ctx context.Context, rt *berth.Runtime, ref string, force bool) error {
 	info, err := rt.Images().Inspect(ctx, ref)
 	if err != nil {
-		return noSuchImage(ref, err)
+		return err
 	}
 	untagOnly := len(info.Names) > 1 && isName(ref)
 	if !untagOnly && !force {
@@ -105,7 +97,7 @@ func (c *cli) removeImage(ctx context.Context, rt *berth.Runtime, ref string, fo
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("conflict: unable to delete %s (must be forced): the image has several names: %w", ref, err)
 		}
-		return noSuchImage(ref, err)
+		return err
 	}
 	for _, n := range res.Untagged {
 		fmt.Fprintf(c.stdout, "Untagged: %s\n", familiar(n))
@@ -176,7 +168,7 @@ func (c *cli) history(ctx context.Context, args []string) (int, error) {
 	}
 	img, err := rt.Images().Get(ctx, pos[0])
 	if err != nil {
-		return 1, noSuchImage(pos[0], err)
+		return 1, err
 	}
 	rows := historyRows(img, human, noTrunc, time.Now())
 	return printHistory(c.stdout, rows, quiet, format)
