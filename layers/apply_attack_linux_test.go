@@ -225,3 +225,20 @@ func TestApplyDevices(t *testing.T) {
 			lt.Tree(t, dir, lt.TreeOptions{NoTimes: true}))
 	})
 }
+
+// Owners are exact even where the kernel would pick another: a file owned
+// by root in a pre-existing setgid directory keeps group 0.
+func TestApplyOwnerInSetgidDir(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	sg := filepath.Join(dir, "shared")
+	require.NoError(t, os.Mkdir(sg, 0o755))
+	require.NoError(t, os.Chown(sg, 0, 6))
+	require.NoError(t, os.Chmod(sg, 0o2775))
+	layer := lt.Tar(t, lt.File("shared/f", "x", 0o644), lt.File("top", "y", 0o640).Owner(0, 0))
+	_, err := layers.Apply(t.Context(), dir, bytes.NewReader(layer), nil)
+	require.NoError(t, err)
+	tree := lt.Tree(t, dir, lt.TreeOptions{NoTimes: true})
+	assert.Contains(t, tree, "shared/f file 644 0:0 size=1 sha=2d711642b726")
+	assert.Contains(t, tree, "top file 640 0:0 size=1 sha=a1fce4363854")
+}

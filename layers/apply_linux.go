@@ -26,7 +26,11 @@ type extractor struct {
 	dirs     []dirMeta           // modes and times set last
 	opaques  []string            // opaque dirs to prune (non-overlay mode)
 	buf      []byte
-	last     string // name of the last entry read, for errors
+	last     string       // name of the last entry read, for errors
+	sgid     map[int]bool // cached parent fd -> directory has setgid
+	umask    int          // the process umask, -1 if unknown
+	euid     int
+	egid     int
 	rootReal string // the root's path as /proc/self/fd shows it
 }
 
@@ -49,6 +53,10 @@ func newExtractor(dir string, opts *ApplyOptions) (*extractor, error) {
 		cache:   make(map[string]int),
 		written: make(map[string]struct{}),
 		buf:     make([]byte, 256<<10),
+		sgid:    make(map[int]bool),
+		umask:   processUmask(),
+		euid:    os.Geteuid(),
+		egid:    os.Getegid(),
 	}, nil
 }
 
@@ -66,6 +74,7 @@ func (x *extractor) flush() {
 	for k, fd := range x.cache {
 		x.stale = append(x.stale, fd)
 		delete(x.cache, k)
+		delete(x.sgid, fd)
 	}
 }
 
@@ -99,6 +108,8 @@ func (x *extractor) parent(rel string) (int, error) {
 		x.flush()
 	}
 	x.cache[rel] = fd
+	var st unix.Stat_t
+	x.sgid[fd] = unix.Fstat(fd, &st) != nil || st.Mode&unix.S_ISGID != 0
 	return fd, nil
 }
 
@@ -260,10 +271,18 @@ func (x *extractor) removeAll(pfd int, base string) error {
 }
 
 func (x *extractor) regular(pfd int, base string, hdr *tar.Header, r io.Reader) error {
+	// Most files need no chmod (the mode survives the umask) and, as
+	// root, no chown (the owner is ours): skip those two calls.
+	mode, perm := tarMode(hdr), uint32(0o600)
+	chmod := x.umask < 0 || mode&^0o777 != 0 || mode&uint32(x.umask) != 0
+	if !chmod {
+		perm = mode
+	}
+	chown := !x.opts.Unprivileged && (hdr.Uid != x.euid || hdr.Gid != x.egid || x.parentSgid(pfd))
 	var fd int
 	err := x.retryExisting(pfd, base, func() error {
 		var err error
-		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 		return err
 	})
 	if err != nil {
@@ -271,9 +290,42 @@ func (x *extractor) regular(pfd int, base string, hdr *tar.Header, r io.Reader) 
 	}
 	err = x.writeContent(fd, r)
 	if err == nil {
-		err = x.fileMetadata(fd, hdr)
+		err = x.fileMetadata(fd, hdr, chown, chmod)
 	}
 	return errors.Join(err, unix.Close(fd))
+}
+
+// parentSgid reports whether the directory pfd is setgid (files in it
+// get its group, not ours); the root and uncached fds are checked once.
+func (x *extractor) parentSgid(pfd int) bool {
+	sg, ok := x.sgid[pfd]
+	if !ok {
+		var st unix.Stat_t
+		sg = unix.Fstat(pfd, &st) != nil || st.Mode&unix.S_ISGID != 0
+		if pfd == x.root.fd {
+			x.sgid[pfd] = sg
+		}
+	}
+	return sg
+}
+
+// processUmask reads the umask from /proc/self/status (Linux 4.7+),
+// without changing it; -1 if it cannot be read.
+func processUmask() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			if err != nil {
+				return -1
+			}
+			return int(n)
+		}
+	}
+	return -1
 }
 
 func (x *extractor) writeContent(fd int, r io.Reader) error {
@@ -299,15 +351,18 @@ func (x *extractor) writeContent(fd int, r io.Reader) error {
 }
 
 // fileMetadata sets owner, mode (after chown, which clears setuid), xattrs
-// and times on an open regular file.
-func (x *extractor) fileMetadata(fd int, hdr *tar.Header) error {
-	if !x.opts.Unprivileged {
+// and times on an open regular file; chown and chmod say whether owner and
+// mode still need setting.
+func (x *extractor) fileMetadata(fd int, hdr *tar.Header, chown, chmod bool) error {
+	if chown {
 		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
 			return &fs.PathError{Op: "fchown", Path: hdr.Name, Err: err}
 		}
 	}
-	if err := unix.Fchmod(fd, tarMode(hdr)); err != nil {
-		return &fs.PathError{Op: "fchmod", Path: hdr.Name, Err: err}
+	if chmod {
+		if err := unix.Fchmod(fd, tarMode(hdr)); err != nil {
+			return &fs.PathError{Op: "fchmod", Path: hdr.Name, Err: err}
+		}
 	}
 	for k, v := range entryXattrs(hdr, x.opts.Unprivileged) {
 		if err := unix.Fsetxattr(fd, k, []byte(v), 0); err != nil {
