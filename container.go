@@ -57,8 +57,9 @@ type Container struct {
 
 	// Image, set by [Runtime.NewContainer], is the image the container
 	// runs on: Start prepares a new snapshot of it (unpacking the image
-	// into the Runtime's snapshotter first if need be), mounts it as
-	// RootFSMounts, and Delete removes the snapshot, so that every
+	// into the Runtime's snapshotter first if need be), the init mounts it
+	// as the container's "/" (as it would RootFSMounts, which must then be
+	// empty), and Delete removes the snapshot, so that every
 	// container of one image shares its unpacked layers and owns only its
 	// changes. Setting Image on a Container that did not come from
 	// Runtime.NewContainer makes Start fail (fs.ErrInvalid).
