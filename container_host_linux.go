@@ -64,8 +64,8 @@ func (h *hostSide) openCgroupDir() {
 }
 
 // joinCgroup puts the spawned init into the cgroup, unless it was born
-// there (v2), before it is sent its config: it cannot exec the program
-// before that.
+// there (v2), before it is let go on (see starting.configure): it cannot
+// exec the program before that.
 func (h *hostSide) joinCgroup(pid int) error {
 	if h.cgroupDir != nil {
 		h.cgroupDir.Close()
@@ -187,15 +187,4 @@ func (s *starting) prepareHost() error {
 	s.host.group = g
 	s.host.openCgroupDir()
 	return nil
-}
-
-// joinHost does the host side while the spawned init waits for its
-// config: the cgroup (v1) and the network, at the same time (moving a
-// process between v1 cgroups waits for RCU grace periods, several
-// milliseconds per hierarchy, which the network setup need not wait for).
-func (s *starting) joinHost(ctx context.Context) error {
-	cgErr := make(chan error, 1)
-	go func() { cgErr <- s.host.joinCgroup(s.st.PID) }()
-	netErr := s.attachNetwork(ctx)
-	return errors.Join(<-cgErr, netErr)
 }

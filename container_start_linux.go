@@ -122,7 +122,9 @@ func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr er
 		return nil, err
 	}
 	hook("spawned")
-	if err := s.joinHost(ctx); err != nil {
+	stop := context.AfterFunc(ctx, func() { _ = s.conn.UnixConn().SetDeadline(aLongTimeAgo) })
+	defer stop()
+	if err := s.configure(ctx); err != nil {
 		return nil, err
 	}
 	hook("network")
@@ -261,18 +263,44 @@ func startEntrypoint(_ context.Context, name string, kinds namespaces.Kind, io *
 	return &execCmd{proc: proc}, nil
 }
 
-// handshake sends the config and reads the init's messages until it has
-// exec'd the program (end of stream after "exec") or failed.
-func (s *starting) handshake(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = s.conn.UnixConn().SetDeadline(aLongTimeAgo) })
-	defer stop()
+// configure does the host side while the init starts, and sends the init
+// its config as soon as the container's network (if any) is in place,
+// without waiting for the cgroup: the init then sets up the root file
+// system while the parent moves it into its cgroup (on cgroup v1 that
+// waits for RCU grace periods, milliseconds per hierarchy). The init does
+// not go further than its mounts, hostname and loopback before the "go"
+// of handshake, sent once the cgroup is joined, so its program starts
+// inside the limits.
+func (s *starting) configure(ctx context.Context) error {
+	cgErr := make(chan error, 1)
+	go func() { cgErr <- s.host.joinCgroup(s.st.PID) }()
+	err := s.attachNetwork(ctx)
+	if err == nil {
+		err = s.sendConfig(ctx)
+	}
+	return errors.Join(<-cgErr, err)
+}
+
+// sendConfig sends the init what it needs to set the container up.
+func (s *starting) sendConfig(ctx context.Context) error {
 	cfg := initConfig{Process: s.st.process(len(s.c.ExtraFiles)), RootFS: rootfsConfigOf(s.st, s.store.etcMounts(s.st)),
 		RootFSMounts: s.st.RootFSMounts, Hostname: s.st.Hostname, Loopback: s.st.Share&namespaces.Net == 0}
 	if err := s.conn.Send(cfg); err != nil {
 		return s.handshakeErr(ctx, err)
 	}
+	return nil
+}
+
+// handshake lets the configured init go on, and reads its messages until
+// it has exec'd the program (end of stream after "exec") or failed. An init
+// that failed before the "go" has reported why: that report is the error.
+func (s *starting) handshake(ctx context.Context) error {
+	sendErr := s.conn.Send(initproto.Message{Type: msgGo})
 	tty, err := readUntilExec(s.conn)
 	s.tty = tty
+	if err == nil {
+		err = sendErr
+	}
 	if err != nil {
 		return s.handshakeErr(ctx, err)
 	}

@@ -105,7 +105,26 @@ func runInit(conn *initproto.Conn, cfg *initConfig) error {
 			return err
 		}
 	}
+	if err := atStage(initproto.StageHandshake, awaitGo(conn)); err != nil {
+		return err
+	}
 	return finish(conn, &cfg.Process, nil)
+}
+
+// msgGo is the message with which the parent lets a configured init go on
+// to start the program, once the host side (the cgroup) is done.
+const msgGo = "go"
+
+// awaitGo waits for the parent's "go".
+func awaitGo(conn *initproto.Conn) error {
+	var m initproto.Message
+	if _, err := conn.Recv(&m); err != nil {
+		return fmt.Errorf("waiting for the parent: %w", err)
+	}
+	if m.Type != msgGo {
+		return fmt.Errorf("waiting for the parent: unexpected message %q", m.Type)
+	}
+	return nil
 }
 
 // loopbackUp sets IFF_UP on lo, as `ip link set lo up` does.
