@@ -8,15 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/berthlabs/berth"
 	"github.com/berthlabs/berth/internal/testutil"
@@ -24,33 +21,11 @@ import (
 	"github.com/berthlabs/berth/netconfig"
 )
 
-// hostNetNS creates a network namespace that plays the host, pinned at a
-// path in a temporary directory, with loopback up. It is removed when the
-// test ends.
+// hostNetNS creates a network namespace that plays the host, with
+// loopback up, and returns the path it is pinned at until the test ends.
 func hostNetNS(t *testing.T) string {
 	t.Helper()
-	testutil.RequireFeature(t, "netns")
-	path := filepath.Join(t.TempDir(), "hostns")
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies in the namespace
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		h, err := namespaces.Current(namespaces.Net)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer h.Close()
-		errc <- namespaces.Pin(h, path)
-	}()
-	require.NoError(t, <-errc)
-	t.Cleanup(func() { assert.NoError(t, namespaces.Unpin(path)) })
-	h := openNetHandle(t, path)
-	require.NoError(t, h.SetUp("lo"))
-	return path
+	return testutil.NetNS(t)
 }
 
 // openNetHandle opens a netconfig handle on the namespace at path.

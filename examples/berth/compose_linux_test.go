@@ -8,49 +8,25 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/berthlabs/berth/internal/testutil"
 	"github.com/berthlabs/berth/layers"
 	"github.com/berthlabs/berth/namespaces"
-	"github.com/berthlabs/berth/netconfig"
 )
 
 // testNetNS makes a network namespace that plays the host, with loopback
-// up, pinned in a temporary directory until the test ends.
+// up, until the test ends.
 func testNetNS(t *testing.T) *namespaces.Handle {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hostns")
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies in the namespace
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		h, err := namespaces.Current(namespaces.Net)
-		if err == nil {
-			err = namespaces.Pin(h, path)
-			h.Close()
-		}
-		errc <- err
-	}()
-	require.NoError(t, <-errc)
-	t.Cleanup(func() { assert.NoError(t, namespaces.Unpin(path)) })
-	h, err := namespaces.Open(path)
+	h, err := namespaces.Open(testutil.NetNS(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close() })
-	nh, err := netconfig.Open(h.File())
-	require.NoError(t, err)
-	defer nh.Close()
-	require.NoError(t, nh.SetUp("lo"))
 	return h
 }
 
