@@ -45,6 +45,61 @@
 //     is only ever resolved inside that root, never by plain string joining,
 //     so that symlinks and ".." cannot lead out of it.
 //
+// # Containers
+//
+// A [Container] is shaped like [os/exec.Cmd]: fill in its exported fields
+// (Args, Env, Dir, User, Hostname, RootFS or an Image, Resources, Network,
+// Stdin/Stdout/Stderr, TTY, ...) and call Start and Wait, or Run. Its zero
+// value is safe, not merely valid: Share lists the namespaces shared with the
+// host, so zero means every namespace is new; the defaults are Docker's (14
+// capabilities, masked and read-only /proc paths, a read-only /sys, a
+// seccomp allowlist, no_new_privs, RLIMIT_NOFILE 1024, the device allowlist
+// where a devices cgroup exists). A Container is single-use.
+//
+// The life of a container: Start makes its cgroup (/berth/ID by default),
+// clones the init into the new namespaces (on cgroup v2 straight into the
+// cgroup), and while the init waits, joins it to the cgroup on v1, writes
+// its uid/gid maps and attaches its network; the init then sets up the root
+// filesystem, drops privileges and execs the program. A setup failure is an
+// [*InitError] that names the stage. When the program exits, its owner (the
+// starting program, or for a detached container the monitor process)
+// records the exit status, kills and deletes the cgroup and detaches the
+// network; Delete removes the snapshot and the state. [GC] and
+// [Runtime.GC] remove what a crashed program left behind. An OOM kill
+// surfaces as [ErrOOMKilled] from Wait and in [State].OOMKilled.
+//
+// Detached containers (Detach set) are children of one small monitor process
+// per state directory, so the starting program may exit; [Load] and [List]
+// find them again from any process. [Container.Exec] starts another process
+// in a running container by joining its namespaces; in a container with a
+// user namespace, the exec'd process keeps the mapped host IDs and no
+// capabilities, since Go cannot join a user namespace.
+//
+// # Runtime, images and builds
+//
+// [Open] returns a [Runtime] that owns one root directory: ROOT/images (an
+// [ImageStore], itself an OCI image layout whose index.json names the
+// images), ROOT/snapshots (unpacked images and the containers' snapshots,
+// overlay or copy) and ROOT/ipam (the bridge's address leases), plus a
+// state directory for its containers (/run/berth by default). A container
+// made with [Runtime.NewContainer] runs on a snapshot of its image (a
+// container snapshot "berth-container-ID" prepared on the image's chain ID),
+// so many containers share one unpacked image. Network modes are none
+// (loopback only), host, and bridge: a veth on the Runtime's bridge (berth0,
+// 10.87.0.0/16 by default) in the host network namespace, with an address
+// lease, published ports (a userland proxy by default, nftables DNAT as an
+// option), and hosts, resolv.conf and hostname files; containers on one
+// bridge find each other by name. Berth sets up no outbound NAT and no
+// multi-host networking.
+//
+// [ImageStore] imports and exports OCI layouts, oci-archives,
+// docker-archives and rootfs tarballs; [Image.Unpack] applies layers into
+// snapshots named by chain ID. [Build] turns a Dockerfile and a context
+// directory into an image: each step is cached under a key made of its
+// parent's chain ID, the expanded instruction and the digests of the files
+// it reads, so a rebuild with nothing changed is only lookups, and the same
+// inputs give the same image digest.
+//
 // # Privileges
 //
 // Parsing Dockerfiles, the content store, the copy snapshotter, applying
