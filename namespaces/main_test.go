@@ -21,9 +21,14 @@ func TestMain(m *testing.M) {
 	}
 	// Make the sealed binary now, so that the leak checks of the tests do
 	// not report its descriptor, which lives as long as the process.
-	if _, err := namespaces.Command(context.Background(), "test-args", 0); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	// Both of its descriptors: the one children resolve through this
+	// process, and the one children in a user namespace resolve in their
+	// own table.
+	for _, k := range []namespaces.Kind{0, namespaces.User} {
+		if _, err := namespaces.Command(context.Background(), "test-args", k); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	os.Exit(m.Run())
 }

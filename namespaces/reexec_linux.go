@@ -23,23 +23,29 @@ const (
 	mfdExec       = unix.MFD_EXEC
 )
 
-// sealedFDMin is the lowest descriptor number the sealed binary is kept at.
-// os/exec dup2s ExtraFiles onto 3, 4, ... (and spare numbers just above
-// them) in the child before execve resolves /proc/self/fd/N; a high N keeps
-// it out of their way for up to about (sealedFDMin-3)/2 ExtraFiles.
+// sealedFDMin is the lowest descriptor number the sealed binary is kept
+// at for a child that resolves it in its own descriptor table (see
+// exePath): os/exec dup2s the child's files onto 0, 1, 2, 3, ... (and spare
+// numbers just above the highest of them) before execve resolves
+// /proc/self/fd/N; a high N keeps it out of their way.
 const sealedFDMin = 512
 
+// sealed is the protected binary, made once per process: f at whatever
+// descriptor number it got, high a duplicate numbered sealedFDMin or more
+// (made when first needed), and proc this process's directory in /proc.
 var sealed struct {
-	mu sync.Mutex
-	f  *os.File
+	mu   sync.Mutex
+	f    *os.File
+	high *os.File
+	proc string
 }
 
 func command(ctx context.Context, name string, k Kind, args []string) (*exec.Cmd, error) {
-	exe, err := sealedExe()
+	path, err := exePath(k)
 	if err != nil {
 		return nil, fmt.Errorf("namespaces: command for entrypoint %q: %w", name, err)
 	}
-	cmd := exec.CommandContext(ctx, "/proc/self/fd/"+strconv.Itoa(int(exe.Fd())), args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Args[0] = arg0(name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: uintptr(k),
@@ -48,43 +54,76 @@ func command(ctx context.Context, name string, k Kind, args []string) (*exec.Cmd
 	return cmd, nil
 }
 
-// sealedExe returns the process's sealed copy of its binary, making it on
-// first use. A failure is not cached: the next call tries again.
-func sealedExe() (*os.File, error) {
+// exePath returns the path a child in new namespaces k execs to run the
+// sealed binary.
+//
+// A child that stays in this user namespace, of a process that is
+// dumpable, execs /proc/PID/fd/N, PID being this process: the magic link
+// is resolved in this process's descriptor table, which os/exec's moving
+// of the child's files does not touch, so N can be any number. A child in
+// a new user namespace may not look into this process (ptrace access
+// rules), nor may anyone into a process that is not dumpable: such a child
+// execs /proc/self/fd/N with N at least sealedFDMin. Making that high
+// descriptor grows the descriptor table, which in a multithreaded process
+// waits for an RCU grace period (milliseconds on a busy machine) once per
+// process; short-lived programs such as a CLI avoid it this way.
+func exePath(k Kind) (string, error) {
 	sealed.mu.Lock()
 	defer sealed.mu.Unlock()
+	if err := makeSealedLocked(); err != nil {
+		return "", err
+	}
+	dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if k&User == 0 && err == nil && dumpable == 1 {
+		return sealed.proc + "/fd/" + strconv.Itoa(int(sealed.f.Fd())), nil
+	}
+	if sealed.high == nil {
+		high, err := dupHigh(int(sealed.f.Fd()), sealed.f.Name())
+		if err != nil {
+			return "", err
+		}
+		sealed.high = high
+	}
+	return "/proc/self/fd/" + strconv.Itoa(int(sealed.high.Fd())), nil
+}
+
+// makeSealedLocked makes the sealed binary and finds this process in
+// /proc, on first use. A failure is not cached: the next call tries
+// again.
+func makeSealedLocked() error {
 	if sealed.f != nil {
-		return sealed.f, nil
+		return nil
+	}
+	self, err := os.Readlink("/proc/self")
+	if err != nil {
+		return fmt.Errorf("finding this process in /proc: %w", err)
 	}
 	f, err := makeSealedExe()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	sealed.f = f
-	return f, nil
+	sealed.f, sealed.proc = f, "/proc/"+self
+	return nil
 }
 
 // makeSealedExe makes the protected copy of the running binary: the
 // binary itself when it already is a sealed memfd, else a zero-copy view
 // of it on a private read-only overlay ([overlayExe]), else a sealed memfd
-// copy.
+// copy. The result is close-on-exec.
 func makeSealedExe() (*os.File, error) {
 	exe, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("opening own binary: %w", err)
 	}
-	defer exe.Close()
 	if isSealed(int(exe.Fd())) {
-		return dupHigh(int(exe.Fd()), "memfd:berth-init")
+		return exe, nil
 	}
+	defer exe.Close()
 	f, err := overlayExe(exe)
 	if err != nil {
-		if f, err = copyExe(exe); err != nil {
-			return nil, err
-		}
+		return copyExe(exe)
 	}
-	defer f.Close()
-	return dupHigh(int(f.Fd()), f.Name())
+	return f, nil
 }
 
 func memfdCreate(name string) (int, error) {

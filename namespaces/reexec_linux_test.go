@@ -46,7 +46,7 @@ func TestCommandRunsEntrypoint(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err)
 	assert.Equal(t, "berth-init:test-args a b c\n", string(out))
-	assert.True(t, strings.HasPrefix(cmd.Path, "/proc/self/fd/"), cmd.Path)
+	assert.Regexp(t, `^/proc/[0-9]+/fd/[0-9]+$`, cmd.Path, "the parent's descriptor")
 	assert.Equal(t, uintptr(0), cmd.SysProcAttr.Cloneflags)
 	assert.Equal(t, syscall.SIGKILL, cmd.SysProcAttr.Pdeathsig)
 
@@ -54,6 +54,17 @@ func TestCommandRunsEntrypoint(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, cmd.Path, again.Path, "the sealed copy is made once and reused")
 	assert.Equal(t, uintptr(namespaces.Net), again.SysProcAttr.Cloneflags)
+
+	// A child in a new user namespace cannot look into this process: it
+	// resolves the binary in its own table, at a number os/exec leaves
+	// alone.
+	userns, err := namespaces.Command(t.Context(), "test-args", namespaces.User)
+	require.NoError(t, err)
+	n, ok := strings.CutPrefix(userns.Path, "/proc/self/fd/")
+	require.True(t, ok, userns.Path)
+	fd, err := strconv.Atoi(n)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, fd, 256)
 }
 
 func TestDispatchEntrypointError(t *testing.T) {
