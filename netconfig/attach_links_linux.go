@@ -72,7 +72,35 @@ func attachInterfaces(ctx context.Context, hc *rtConn, containerNS *os.File, cfg
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
-	return configureContainer(ctr.conn, cfg, peers)
+	if err := configureContainer(ctr.conn, cfg, peers); err != nil {
+		return err
+	}
+	return settleLinks(hc, cfg.Interfaces)
+}
+
+// settleLinks makes the kernel apply, before Attach returns, the link
+// state changes that bringing the container ends up caused on the host
+// side, which it otherwise applies asynchronously, up to a second later
+// (linkwatch): the host end's carrier (until then its queue drops every
+// frame, so the bridge's first ARP request to the container is lost and
+// repeated only after a second) and its bridge port going to forwarding,
+// then the bridge's own carrier (while IPv6 reacts to that, connections to
+// the bridge's addresses can be misrouted). A GETLINK request applies the
+// pending changes of the link it asks for, so this asks for each host end,
+// then each bridge, in one batch.
+func settleLinks(hc *rtConn, ifcs []Interface) error {
+	var b batch
+	bridges := map[string]bool{}
+	for _, ifc := range ifcs {
+		b.add(getLinkRequest(ifc.HostName), fmt.Sprintf("settling link %q", ifc.HostName))
+	}
+	for _, ifc := range ifcs {
+		if ifc.Bridge != "" && !bridges[ifc.Bridge] {
+			bridges[ifc.Bridge] = true
+			b.add(getLinkRequest(ifc.Bridge), fmt.Sprintf("settling bridge %q", ifc.Bridge))
+		}
+	}
+	return b.run(hc)
 }
 
 // ctrResult is the container namespace's netlink socket.

@@ -2,11 +2,13 @@ package netconfig
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/berthlabs/berth/internal/testutil"
 	"github.com/stretchr/testify/assert"
@@ -173,6 +175,30 @@ func TestAttachLinkProperties(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.42.0.1"), Link: "eth0"})
 	assert.Contains(t, routes, Route{Dst: netip.MustParsePrefix("192.0.2.0/24"), Src: netip.MustParseAddr("192.0.2.9"), Link: "eth1"})
+}
+
+// TestAttachReachableAtOnce checks that the container answers the host as
+// soon as Attach returns. Without settleLinks, the kernel enabled the
+// host end's queue and bridge port asynchronously: in about a third of the
+// attachments the bridge's first ARP request to the container was dropped
+// and repeated a second later, longer than the timeout here.
+func TestAttachReachableAtOnce(t *testing.T) {
+	requireNetPrivileges(t)
+	testutil.CheckLeaks(t)
+	n := newTestNet(t, "10.43.0.0/24")
+	for i := range 10 {
+		ctr := newNetNS(t)
+		srv := echoServer(t, ctr, "tcp", "0.0.0.0:7000")
+		a, err := Attach(t.Context(), n.host, ctr, n.config(fmt.Sprint("now", i)))
+		require.NoError(t, err)
+		addr := netip.AddrPortFrom(a.Config().Interfaces[0].Addresses[0].Addr(), srv.Port())
+		c, err := listenIn(n.host, func() (net.Conn, error) { return net.DialTimeout("tcp", addr.String(), 500*time.Millisecond) })
+		if err == nil {
+			c.Close()
+		}
+		assert.NoError(t, err, "attachment %d: connecting at once", i)
+		require.NoError(t, a.Detach(t.Context()))
+	}
 }
 
 func TestDetachFromResolvedConfig(t *testing.T) {

@@ -69,7 +69,13 @@
 // that attached: that process must stay alive while the ports are
 // published. [PortNAT] does not translate connections to loopback
 // addresses and needs forwarding enabled for traffic from other hosts.
-// IPv6 addresses are added without duplicate address detection. Lease
+// IPv6 addresses are added without duplicate address detection, but the
+// kernel still makes a new IPv6 address routable from a work queue, a few
+// milliseconds after it was added: a connection opened in that window to
+// the container's or the bridge's new IPv6 address can hang, a later one
+// works. IPv4 has no such delay; when Attach returns, the host end's
+// queue and bridge port are enabled, so the container answers at once.
+// Lease
 // liveness is decided by PID and process start time in the IPAM user's PID
 // namespace, unless [WithOwnerCheck] says otherwise.
 //

@@ -96,6 +96,28 @@ func requireEcho(t testing.TB, ns *os.File, network string, addr netip.AddrPort)
 	require.Equal(t, msg, got)
 }
 
+// requireEchoIPv6 is requireEcho for an IPv6 address that was just
+// added. The kernel makes an IPv6 address routable from a work queue, even
+// with IFA_F_NODAD, so for a few milliseconds after the address is added a
+// connection to it is routed as if it were elsewhere, and that connection
+// never recovers; later ones work. So this tries fresh connections, each
+// given a short time, for up to two seconds.
+func requireEchoIPv6(t testing.TB, ns *os.File, addr netip.AddrPort) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		var c net.Conn
+		c, err = listenIn(ns, func() (net.Conn, error) { return net.DialTimeout("tcp", addr.String(), 200*time.Millisecond) })
+		if err != nil {
+			continue
+		}
+		c.Close()
+		break
+	}
+	require.NoError(t, err, "connecting to %v", addr)
+	requireEcho(t, ns, "tcp", addr)
+}
+
 // remoteAddrServer accepts TCP connections on addr in ns and writes each
 // client's address back, then closes.
 func remoteAddrServer(t testing.TB, ns *os.File, addr string) netip.AddrPort {

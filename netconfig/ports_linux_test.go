@@ -175,7 +175,7 @@ func TestPublishedPortIPv6(t *testing.T) {
 			cfg.Ports = []Port{{HostIP: netip.IPv6Unspecified(), HostPort: 8086, ContainerPort: 80}}
 			ctr, a := n.attach(t, cfg)
 			echoServer(t, ctr, "tcp", "[::]:80")
-			requireEcho(t, n.host, "tcp", netip.MustParseAddrPort("[fd00:51::1]:8086"))
+			requireEchoIPv6(t, n.host, netip.MustParseAddrPort("[fd00:51::1]:8086"))
 			require.NoError(t, a.Detach(t.Context()))
 			_, err := echo(n.host, "tcp", netip.MustParseAddrPort("[fd00:51::1]:8086"), "x")
 			assert.Error(t, err)

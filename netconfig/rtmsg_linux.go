@@ -44,11 +44,7 @@ func (c *rtConn) do1(req *nl.NetlinkRequest) ([]syscall.NetlinkMessage, error) {
 // link looks a link up by name. An unknown name wraps fs.ErrNotExist and
 // unix.ENODEV.
 func (c *rtConn) link(name string) (linkInfo, error) {
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, 0)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
-	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-	msgs, err := c.do1(req)
+	msgs, err := c.do1(getLinkRequest(name))
 	if err != nil {
 		return linkInfo{}, linkErr(err)
 	}
@@ -89,6 +85,15 @@ func (c *rtConn) indexMTU(name string) (index, mtu int, err error) {
 		}
 	}
 	return index, mtu, nil
+}
+
+// getLinkRequest asks for the link called name, without its counters.
+func getLinkRequest(name string) *nl.NetlinkRequest {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, 0)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	return req
 }
 
 // parseLink reads a struct ifinfomsg and the attributes linkInfo holds.
