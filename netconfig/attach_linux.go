@@ -35,7 +35,9 @@ func (a *Attachment) Config() Config { return a.cfg.clone() }
 // current namespace): loopback up; per interface an IPAM lease, a veth pair
 // created with its container end directly in containerNS, plugged into the
 // bridge and up, addresses, the default routes; then cfg.Routes and the
-// published ports. Bridges must exist (see [Handle.AddBridge]).
+// published ports. Bridges must exist (see [Handle.AddBridge]). When it
+// returns, the host reaches the container's IPv4 addresses (for IPv6 see
+// the package's caveats).
 //
 // ctx bounds the setup; cancelling it stops Attach between steps. If any
 // step fails or ctx is done, everything done so far is undone and the
@@ -43,13 +45,45 @@ func (a *Attachment) Config() Config { return a.cfg.clone() }
 // [Config.Validate]), fs.ErrNotExist for a missing bridge or pool,
 // [ErrExhausted] for a full pool and unix.EADDRINUSE for a host port in
 // use. It needs CAP_NET_ADMIN in both namespaces.
-func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (_ *Attachment, retErr error) {
+//
+// Attach opens a netlink socket in hostNS for the call; a program that
+// attaches many containers can keep a [Handle] on hostNS and call
+// [Handle.Attach] instead.
+func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (*Attachment, error) {
 	if containerNS == nil {
 		return nil, fmt.Errorf("attaching %q: container namespace is nil: %w", cfg.ID, fs.ErrInvalid)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
 	}
+	hc, err := dialRT(hostNS)
+	if err != nil {
+		return nil, fmt.Errorf("attaching %q: host: %w", cfg.ID, err)
+	}
+	defer hc.close()
+	return attach(ctx, hc, hostNS, containerNS, cfg)
+}
+
+// Attach is the package-level [Attach] with the host side in the Handle's
+// namespace, through the Handle's netlink socket: it saves opening a
+// socket in the host namespace (and, for a Handle on another namespace
+// than the caller's, a thread switch) per call. It is safe for concurrent
+// use; the Attachment does not depend on the Handle staying open.
+func (h *Handle) Attach(ctx context.Context, containerNS *os.File, cfg Config) (*Attachment, error) {
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
+	if containerNS == nil {
+		return nil, fmt.Errorf("attaching %q: container namespace is nil: %w", cfg.ID, fs.ErrInvalid)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
+	}
+	return attach(ctx, h.rt, h.ns, containerNS, cfg)
+}
+
+// attach does Attach with the host side through hc, a socket in hostNS.
+func attach(ctx context.Context, hc *rtConn, hostNS, containerNS *os.File, cfg Config) (_ *Attachment, retErr error) {
 	cfg = cfg.withDefaults()
 	a := &Attachment{cfg: cfg}
 	if hostNS != nil {
@@ -59,12 +93,6 @@ func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (_ *A
 		}
 		a.hostNS = os.NewFile(uintptr(fd), hostNS.Name())
 	}
-	hc, err := dialRT(a.hostNS)
-	if err != nil {
-		a.closeNS()
-		return nil, fmt.Errorf("attaching %q: host: %w", cfg.ID, err)
-	}
-	defer hc.close()
 	var undo undoStack
 	defer func() {
 		if retErr != nil {
@@ -78,8 +106,8 @@ func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (_ *A
 	if err := context.Cause(ctx); err != nil {
 		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
 	}
-	a.pubs, err = publishPorts(a.hostNS, &a.cfg)
-	if err != nil {
+	var err error
+	if a.pubs, err = publishPorts(a.hostNS, &a.cfg); err != nil {
 		return nil, fmt.Errorf("attaching %q: %w", cfg.ID, err)
 	}
 	return a, nil

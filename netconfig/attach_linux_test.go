@@ -3,6 +3,7 @@ package netconfig
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -213,4 +214,27 @@ func TestDetachFromResolvedConfig(t *testing.T) {
 	n.requireClean(t, ctr)
 	require.NoError(t, Detach(t.Context(), n.host, a.Config()), "Detach is repeatable")
 	require.NoError(t, a.Detach(t.Context()))
+}
+
+func TestHandleAttach(t *testing.T) {
+	requireNetPrivileges(t)
+	testutil.CheckLeaks(t)
+	n := newTestNet(t, "10.44.0.0/24")
+	h, err := Open(n.host)
+	require.NoError(t, err)
+	ctr := newNetNS(t)
+	a, err := h.Attach(t.Context(), ctr, n.config("c1"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"lo", "eth0"}, linkNames(t, ctr))
+	require.NoError(t, h.Close())
+	require.NoError(t, a.Detach(t.Context()), "the Attachment outlives the Handle")
+	n.requireClean(t, ctr)
+
+	_, err = h.Attach(t.Context(), ctr, n.config("c2"))
+	require.ErrorIs(t, err, fs.ErrClosed)
+	_, err = n.h.Attach(t.Context(), nil, n.config("c2"))
+	require.ErrorIs(t, err, fs.ErrInvalid)
+	_, err = n.h.Attach(t.Context(), ctr, Config{ID: "a b"})
+	require.ErrorIs(t, err, fs.ErrInvalid)
+	n.requireClean(t, ctr)
 }

@@ -38,7 +38,12 @@ func TestAttachDetachConcurrent(t *testing.T) {
 				if i%4 == 0 {
 					cfg.Ports = []Port{{ContainerPort: 80}} // a proxy too, now and then
 				}
-				a, err := Attach(context.Background(), n.host, ctrs[g], cfg)
+				// Odd goroutines share the test's Handle on the host.
+				attach := func() (*Attachment, error) { return Attach(context.Background(), n.host, ctrs[g], cfg) }
+				if g%2 == 1 {
+					attach = func() (*Attachment, error) { return n.h.Attach(context.Background(), ctrs[g], cfg) }
+				}
+				a, err := attach()
 				if err != nil {
 					errs <- err
 					return

@@ -97,3 +97,8 @@ func Attach(ctx context.Context, hostNS, containerNS *os.File, cfg Config) (*Att
 
 // Detach fails with errors.ErrUnsupported on this OS.
 func Detach(ctx context.Context, hostNS *os.File, cfg Config) error { return errNotLinux }
+
+// Attach fails with errors.ErrUnsupported on this OS.
+func (h *Handle) Attach(ctx context.Context, containerNS *os.File, cfg Config) (*Attachment, error) {
+	return nil, errNotLinux
+}
