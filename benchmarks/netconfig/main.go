@@ -41,10 +41,11 @@ var settle time.Duration
 
 // bench holds the shared set-up: the host namespace, its bridge and pool.
 type bench struct {
-	host *os.File
-	ipam *netconfig.IPAM
-	cni  *cni
-	cniP *cni
+	host  *os.File
+	hostH *netconfig.Handle // kept open, for Handle.Attach
+	ipam  *netconfig.IPAM
+	cni   *cni
+	cniP  *cni
 }
 
 func setup(tmp string, portmap bool) (*bench, error) {
@@ -57,7 +58,7 @@ func setup(tmp string, portmap bool) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer h.Close()
+	b.hostH = h
 	if err := h.SetUp("lo"); err != nil {
 		return nil, err
 	}
@@ -107,8 +108,18 @@ func (b *bench) variants() []*variant {
 			return func() error { return c.del(id, ns, 18080) }, nil
 		}
 	}
+	kept := func(id string, ns *os.File) (func() error, error) {
+		cfg := netconfig.Config{ID: id, IPAM: b.ipam.Dir(),
+			Interfaces: []netconfig.Interface{{Bridge: "berth0", Pool: "bench"}}}
+		a, err := b.hostH.Attach(context.Background(), ns, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return func() error { return a.Detach(context.Background()) }, nil
+	}
 	vs := []*variant{
 		{name: "berth netconfig: Attach / Detach", attachFn: berth(netconfig.PortProxy, nil)},
+		{name: "berth netconfig: Handle.Attach (host Handle kept open) / Detach", attachFn: kept},
 		{name: "berth netconfig + 1 published port, userland proxy", attachFn: berth(netconfig.PortProxy,
 			[]netconfig.Port{{HostPort: 8080, ContainerPort: 80}})},
 		{name: "berth netconfig + 1 published port, nftables DNAT", attachFn: berth(netconfig.PortNAT,
@@ -132,6 +143,7 @@ func run(n int, portmap bool) error {
 		return fmt.Errorf("set-up: %w", err)
 	}
 	defer b.host.Close() // deletes the namespace with everything in it
+	defer b.hostH.Close()
 	vs := b.variants()
 	// One untimed round first: it creates the CNI bridges and warms caches.
 	// The variants run in a new random order each iteration, and after each
@@ -244,9 +256,16 @@ func report(vs []*variant, n int) {
 		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", v.name, ms(v.attach.quantile(0.5)), ms(v.attach.quantile(0.9)),
 			ms(v.undo.quantile(0.5)), ms(v.undo.quantile(0.9)), ms(v.attachCPU.quantile(0.5)))
 	}
-	base := vs[0].attach.quantile(0.5)
 	fmt.Println()
-	for _, v := range vs[3:] {
-		fmt.Printf("- %s ADD median / berth Attach median: %.0fx\n", v.name, float64(v.attach.quantile(0.5))/float64(base))
+	ratio := func(cni, berth *variant) {
+		fmt.Printf("- %s / %s: attach %.0fx, detach %.1fx (medians)\n", cni.name, berth.name,
+			float64(cni.attach.quantile(0.5))/float64(berth.attach.quantile(0.5)),
+			float64(cni.undo.quantile(0.5))/float64(berth.undo.quantile(0.5)))
+	}
+	ratio(vs[4], vs[0])
+	ratio(vs[4], vs[1])
+	if len(vs) > 5 {
+		ratio(vs[5], vs[2])
+		ratio(vs[5], vs[3])
 	}
 }
