@@ -120,7 +120,12 @@ func cgroupV1Options(super []string) string {
 // hostCgroupHierarchies lists the cgroup and cgroup2 mounts at or directly
 // below /sys/fs/cgroup in this mount namespace.
 func hostCgroupHierarchies() ([]mountInfo, error) {
-	all, err := readMountInfo()
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	all, err := parseMountInfoOf(f, []string{"cgroup", "cgroup2"})
 	if err != nil {
 		return nil, err
 	}

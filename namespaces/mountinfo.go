@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,13 @@ type mountInfo struct {
 // parseMountInfo reads mountinfo lines from r. A malformed line gives an
 // error wrapping fs.ErrInvalid that names the line.
 func parseMountInfo(r io.Reader) ([]mountInfo, error) {
+	return parseMountInfoOf(r, nil)
+}
+
+// parseMountInfoOf is parseMountInfo keeping only the lines whose file
+// system type is in types (all when types is nil); the others are skipped
+// without being parsed.
+func parseMountInfoOf(r io.Reader, types []string) ([]mountInfo, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -32,6 +40,9 @@ func parseMountInfo(r io.Reader) ([]mountInfo, error) {
 	var out []mountInfo
 	for n, line := 1, ""; len(data) > 0; n++ {
 		line, data = cutLine(data)
+		if types != nil && !slices.Contains(types, fsTypeOf(line)) {
+			continue
+		}
 		m, err := parseMountInfoLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("mountinfo line %d: %w", n, err)
@@ -39,6 +50,17 @@ func parseMountInfo(r io.Reader) ([]mountInfo, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// fsTypeOf returns the file system type of a mountinfo line: the word
+// after the " - " separator; "" if there is none.
+func fsTypeOf(line string) string {
+	_, rest, ok := strings.Cut(line, " - ")
+	if !ok {
+		return ""
+	}
+	typ, _, _ := strings.Cut(rest, " ")
+	return typ
 }
 
 // cutLine splits off the first line of data, without its newline.

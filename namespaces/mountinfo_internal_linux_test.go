@@ -34,6 +34,16 @@ func TestParseMountInfo(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrInvalid)
 }
 
+func TestParseMountInfoOfTypes(t *testing.T) {
+	infos, err := parseMountInfoOf(strings.NewReader(sampleMountInfo+"garbage line without separator\n"), []string{"cgroup", "cgroup2"})
+	require.NoError(t, err, "lines of other types are not parsed")
+	require.Len(t, infos, 3)
+	for _, m := range infos {
+		assert.Contains(t, []string{"cgroup", "cgroup2"}, m.FSType)
+	}
+	assert.Equal(t, "/sys/fs/cgroup/unified", infos[2].MountPoint)
+}
+
 func TestCgroupHierarchies(t *testing.T) {
 	infos, err := parseMountInfo(strings.NewReader(sampleMountInfo))
 	require.NoError(t, err)
