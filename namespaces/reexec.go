@@ -146,6 +146,14 @@ func Dispatch(ctx context.Context) (handled bool, err error) {
 // size in shared memory for the life of the process; when the running
 // binary already is such a memfd, it is reused without copying.
 //
+// Path is /proc/PID/fd/N, a descriptor of this process (PID) that the
+// child opens when it execs; this needs the child to be allowed to look
+// into this process, so do not set SysProcAttr.Credential to another user
+// without a user namespace. For a user namespace, or when this process is
+// not dumpable, Path is /proc/self/fd/N instead, with N at least 512, out
+// of the way of the descriptors os/exec moves into place before the exec:
+// pass fewer than about 250 ExtraFiles.
+//
 // For a user namespace (k holds [User]), also set UidMappings and
 // GidMappings (or call [WriteIDMaps] while the child waits) and
 // Credential{Uid: 0, Gid: 0}: otherwise the child runs as an unmapped user
