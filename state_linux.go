@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 )
 
 // procStart returns the start time of process pid in clock ticks since
@@ -48,12 +49,25 @@ func alive(pid int, start uint64) bool {
 	return err == nil && got == start && !procZombie(pid)
 }
 
-// self returns this process's PID and start time.
+// self returns this process's PID and start time. Neither changes while
+// the process lives: they are read once (a failure is not kept).
 func self() (int, uint64, error) {
+	selfCache.mu.Lock()
+	defer selfCache.mu.Unlock()
+	if selfCache.pid != 0 {
+		return selfCache.pid, selfCache.start, nil
+	}
 	pid := os.Getpid()
 	start, err := procStart(pid)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading own start time: %w", err)
 	}
+	selfCache.pid, selfCache.start = pid, start
 	return pid, start, nil
+}
+
+var selfCache struct {
+	mu    sync.Mutex
+	pid   int
+	start uint64
 }
