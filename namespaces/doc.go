@@ -27,8 +27,9 @@
 // of a user namespace created with them). [WriteIDMaps] needs root, or
 // newuidmap/newgidmap, or maps only the caller's own ID. Kernel 5.6 or
 // later is best (openat2 for path resolution; older kernels use a
-// per-component walk); 5.12 for recursive read-only bind mounts. Nothing
-// here uses cgo.
+// per-component walk); 5.12 for recursive read-only bind mounts; 6.13 for
+// [Command] to run the binary through a private read-only overlay instead
+// of copying it into a sealed memfd. Nothing here uses cgo.
 //
 // # Threads
 //
@@ -36,7 +37,8 @@
 // Mount and user namespaces cannot be joined by a multi-threaded process,
 // and a PID namespace only applies to children; so the way into new
 // namespaces is to start a process in them, with [Command], which
-// re-executes a sealed copy of the binary (CVE-2019-5736). [Handle.Do]
+// re-executes the binary through a view that cannot be written to
+// (CVE-2019-5736). [Handle.Do]
 // runs a function in a network, UTS or IPC namespace on one locked thread
 // and never lets a thread in the wrong namespace return to the scheduler.
 //
