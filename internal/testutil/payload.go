@@ -28,6 +28,9 @@ var payload struct {
 // the user cache dir (BERTH_TEST_CACHE overrides it), so the test binaries
 // of one run, and later runs, share one build. A build failure fails t.
 //
+// BERTH_TEST_PAYLOAD names a prebuilt payload to use instead, for machines
+// without a Go toolchain (the cgroup v2 VM lane).
+//
 // The payload is a multi-call program: its applet is the base name of
 // argv[0], or its first argument when it is called as "payload" (see
 // [PayloadApplets] and internal/testutil/payload).
@@ -51,6 +54,12 @@ func PayloadApplets(t testing.TB) []string {
 }
 
 func buildPayload() (string, error) {
+	if prebuilt := os.Getenv("BERTH_TEST_PAYLOAD"); prebuilt != "" {
+		if fi, err := os.Stat(prebuilt); err != nil || !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("BERTH_TEST_PAYLOAD=%s: not a regular file (%v)", prebuilt, err)
+		}
+		return prebuilt, nil
+	}
 	src, err := payloadSource()
 	if err != nil {
 		return "", err
