@@ -1,0 +1,192 @@
+package berth_test
+
+// The cgroup v2 counterparts of resources_linux_test.go. There, pause, CPU
+// accounting and whole-cgroup kill are gated on v1 controllers (freezer,
+// cpuacct) that cgroup2 does not list: freezing and cgroup.kill are core v2
+// files, CPU time is cpu.stat. These tests run only on a cgroup2 host (the
+// VM lane, scripts/vmtest) and check the v2 files themselves.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/cgroups"
+	"github.com/berthlabs/berth/internal/testutil"
+	"github.com/berthlabs/berth/namespaces"
+)
+
+// requireV2 gates a test on a cgroup2 host with the given controllers.
+func requireV2(t *testing.T, ctrls ...string) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireFeature(t, "cgroup2")
+	if cgroups.Mode() != cgroups.Unified {
+		// cgroup2 is mounted but is not the host's hierarchy (v1 or hybrid).
+		t.Skip("cgroups are not unified (v2 only) on this host")
+	}
+	for _, c := range ctrls {
+		testutil.RequireFeature(t, "cgroup2:"+c)
+	}
+}
+
+// v2Key reads KEY's value from a flat-keyed v2 file ("key value" lines).
+func v2Key(t *testing.T, cgroup, file, key string) string {
+	t.Helper()
+	for _, line := range strings.Split(cgroupFile(t, cgroup, "", file), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == key {
+			return v
+		}
+	}
+	t.Fatalf("no %s in %s of %s", key, file, cgroup)
+	return ""
+}
+
+func TestV2ResourcesWrittenToTheCgroup(t *testing.T) {
+	requireV2(t, "memory", "pids", "cpu")
+	testutil.CheckLeaks(t)
+	c, _, _ := newContainer(t, "sleep", "30")
+	c.ID = "v2-files"
+	c.Resources = &cgroups.Resources{
+		Memory: &cgroups.Memory{Max: ptr(int64(64 << 20))},
+		Pids:   &cgroups.Pids{Max: ptr(int64(50))},
+		CPU:    &cgroups.CPU{Quota: ptr(int64(25000)), Period: ptr(uint64(100000))},
+	}
+	require.NoError(t, c.Start(t.Context()))
+	cg := "/berth/" + c.ID
+	assert.Equal(t, strconv.Itoa(64<<20), cgroupFile(t, cg, "", "memory.max"))
+	assert.Equal(t, "50", cgroupFile(t, cg, "", "pids.max"))
+	assert.Equal(t, "25000 100000", cgroupFile(t, cg, "", "cpu.max"))
+	// The init was cloned into its cgroup (CLONE_INTO_CGROUP): it is there
+	// and the parent holds no process.
+	procs := procsOf(t, cg)
+	assert.Equal(t, []int{c.PID()}, procs)
+	assert.Empty(t, cgroupFile(t, "/berth", "", "cgroup.procs"))
+	require.NoError(t, c.Delete(t.Context()))
+	_, err := os.Stat(filepath.Join(cgroups.DefaultRoot, cg))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the cgroup goes with the container")
+}
+
+func TestV2OOMKillCountedInMemoryEvents(t *testing.T) {
+	requireV2(t, "memory")
+	testutil.CheckLeaks(t)
+	c, stdout, stderr := newContainer(t, "alloc", "64", "30")
+	c.ID = "v2-oom"
+	c.Resources = &cgroups.Resources{Memory: &cgroups.Memory{Max: ptr(int64(32 << 20))}}
+	require.NoError(t, c.Start(t.Context()))
+	// Read memory.events before Wait reaps and Delete removes the cgroup.
+	var kills int
+	waitFor(t, func() bool {
+		n, err := strconv.Atoi(v2Key(t, "/berth/"+c.ID, "memory.events", "oom_kill"))
+		require.NoError(t, err)
+		kills = n
+		return n > 0
+	})
+	assert.Equal(t, 1, kills)
+	code, err := c.Wait(t.Context())
+	assert.Equal(t, 137, code, "stdout %q stderr %q", stdout, stderr)
+	require.ErrorIs(t, err, berth.ErrOOMKilled)
+}
+
+func TestV2PauseFreezesTheCgroup(t *testing.T) {
+	requireV2(t, "cpu")
+	testutil.CheckLeaks(t)
+	c, _, _ := newContainer(t, "spin")
+	c.ID = "v2-pause"
+	require.NoError(t, c.Start(t.Context()))
+	cg := "/berth/" + c.ID
+	require.NoError(t, c.Pause(t.Context()))
+	assert.Equal(t, "1", cgroupFile(t, cg, "", "cgroup.freeze"))
+	assert.Equal(t, "1", v2Key(t, cg, "cgroup.events", "frozen"), "Pause returns once frozen")
+	st, err := c.State(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, berth.StatusPaused, st.Status)
+	a, err := c.Stats(t.Context())
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	b, err := c.Stats(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, a.CPU.Usage, b.CPU.Usage, "a frozen container uses no CPU")
+
+	require.NoError(t, c.Resume(t.Context()))
+	assert.Equal(t, "0", cgroupFile(t, cg, "", "cgroup.freeze"))
+	st, err = c.State(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, berth.StatusRunning, st.Status)
+	waitFor(t, func() bool {
+		s, err := c.Stats(t.Context())
+		return err == nil && s.CPU.Usage > b.CPU.Usage
+	})
+
+	// Delete kills a frozen container too.
+	require.NoError(t, c.Pause(t.Context()))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Delete(ctx))
+}
+
+func TestV2CPUQuotaAndStats(t *testing.T) {
+	requireV2(t, "cpu", "memory", "pids")
+	testutil.CheckLeaks(t)
+	c, _, _ := newContainer(t, "spin")
+	c.Resources = &cgroups.Resources{CPU: &cgroups.CPU{Quota: ptr(int64(50000)), Period: ptr(uint64(100000))}}
+	require.NoError(t, c.Start(t.Context()))
+	time.Sleep(300 * time.Millisecond) // the Go runtime's start-up
+	a, err := c.Stats(t.Context())
+	require.NoError(t, err)
+	time.Sleep(2 * time.Second)
+	b, err := c.Stats(t.Context())
+	require.NoError(t, err)
+	share := float64(b.CPU.Usage-a.CPU.Usage) / float64(b.Time.Sub(a.Time))
+	t.Logf("CPU share over %v: %.2f of one CPU; throttled in %d of %d periods", b.Time.Sub(a.Time),
+		share, b.CPU.ThrottledPeriods-a.CPU.ThrottledPeriods, b.CPU.Periods-a.CPU.Periods)
+	assert.LessOrEqual(t, share, 0.56)
+	assert.Greater(t, share, 0.15)
+	assert.Greater(t, b.CPU.ThrottledPeriods, a.CPU.ThrottledPeriods, "a busy loop at half a CPU is throttled")
+	assert.Greater(t, b.CPU.User+b.CPU.System, time.Duration(0))
+	assert.Greater(t, b.Memory.Usage, uint64(0))
+	assert.GreaterOrEqual(t, b.Pids.Current, uint64(2), "a Go program has threads")
+	require.NoError(t, c.Delete(t.Context()))
+}
+
+func TestV2DeleteKillsTheWholeCgroup(t *testing.T) {
+	requireV2(t, "pids")
+	testutil.CheckLeaks(t)
+	// Sharing the host's PID namespace, the init's children would outlive
+	// it; cgroup.kill catches them.
+	c, _, _ := newContainer(t, "fork", "3", "3600")
+	stdout := &lockedBuffer{}
+	c.Stdout, c.Share = stdout, namespaces.PID
+	require.NoError(t, c.Start(t.Context()))
+	waitFor(t, func() bool { return strings.Contains(stdout.String(), "forked 3 of 3") })
+	cg := "/berth/" + c.ID
+	pids := procsOf(t, cg)
+	require.Len(t, pids, 4, "the init and its 3 children")
+	require.NoError(t, c.Delete(t.Context()))
+	for _, pid := range pids {
+		// Orphans are reaped by the host's init; a zombie is dead too.
+		waitFor(t, func() bool {
+			if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+				return true
+			}
+			stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			if err != nil {
+				return true
+			}
+			_, rest, _ := strings.Cut(string(stat), ") ")
+			return strings.HasPrefix(rest, "Z")
+		})
+	}
+	_, err := os.Stat(filepath.Join(cgroups.DefaultRoot, cg))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
