@@ -20,8 +20,14 @@ type freezable interface {
 // cgroup.kill: freeze (so nothing forks while the list is read), SIGKILL
 // each process, thaw (so the signals are delivered), and repeat until a
 // listing is empty. Without a freezer the repetition alone catches
-// processes forked meanwhile.
+// processes forked meanwhile. A group already empty (a container whose
+// init was reaped in its own PID namespace, so its whole tree is gone) is
+// left at once: with no process in the subtree, none can fork into it, so
+// the freeze-thaw round trip would find nothing.
 func killLoop(ctx context.Context, d freezable, freezer bool) error {
+	if pids, err := d.subtreeProcs(); errors.Is(err, fs.ErrNotExist) || (err == nil && len(pids) == 0) {
+		return nil
+	}
 	for {
 		if freezer {
 			if err := d.freeze(ctx); err != nil {
