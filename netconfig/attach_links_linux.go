@@ -82,12 +82,12 @@ func attachInterfaces(ctx context.Context, hc *rtConn, containerNS *os.File, cfg
 // state changes that bringing the container ends up caused on the host
 // side, which it otherwise applies asynchronously, up to a second later
 // (linkwatch): the host end's carrier (until then its queue drops every
-// frame, so the bridge's first ARP request to the container is lost and
-// repeated only after a second) and its bridge port going to forwarding,
-// then the bridge's own carrier (while IPv6 reacts to that, connections to
-// the bridge's addresses can be misrouted). A GETLINK request applies the
-// pending changes of the link it asks for, so this asks for each host end,
-// then each bridge, in one batch.
+// frame and its bridge port is disabled, so the bridge's first ARP request
+// to the container is lost and repeated only a second later), then the
+// carrier of a bridge that had lost it when its last port left (its queue
+// drops frames too). A GETLINK request applies the pending changes of the
+// link it asks for, so this asks for each host end, then each bridge, in
+// one batch. TestAttachReachableAtOnce fails without either part.
 func settleLinks(hc *rtConn, ifcs []Interface) error {
 	var b batch
 	bridges := map[string]bool{}
