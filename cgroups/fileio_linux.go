@@ -147,8 +147,19 @@ func readPids(dir string) ([]int, error) {
 	return pids, nil
 }
 
-// subtreePids lists the processes of dir and every group below it.
+// subtreePids lists the processes of dir and every group below it. A
+// directory whose link count is 2 has no subdirectory (cgroupfs, like
+// tmpfs and ext4, counts one link per child directory), so its own
+// cgroup.procs is the whole answer, without listing its control files.
 func subtreePids(dir string) ([]int, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err == nil && st.Nlink == 2 {
+		pids, err := readPids(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil // removed meanwhile
+		}
+		return pids, err
+	}
 	var all []int
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -174,7 +185,20 @@ func subtreePids(dir string) ([]int, error) {
 // removeTree removes dir and the groups below it, deepest first. rmdir is
 // the only way to remove a group; the control files go with it. On a fake
 // tree, files are removed first. A missing dir is not an error.
+//
+// On a real tree it tries rmdir first: a group with no child groups goes
+// at once, without listing its control files (a v1 memory group has
+// dozens); only when that fails busy does it walk down for children.
 func removeTree(dir string, fake bool) error {
+	if !fake {
+		err := unix.Rmdir(dir)
+		if err == nil || err == unix.ENOENT {
+			return nil
+		}
+		if err != unix.EBUSY && err != unix.ENOTEMPTY {
+			return &fs.PathError{Op: "rmdir", Path: dir, Err: err}
+		}
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
