@@ -33,25 +33,28 @@
 // Unpack an image from an OCI layout and run a container on it:
 //
 //	store := layers.Layout("/var/lib/app/images")
-//	desc, _ := store.Resolve(ctx, "myapp:1")
+//	desc, err := store.Resolve(ctx, "myapp:1")
 //	var m ocispec.Manifest
-//	_ = layers.GetJSON(ctx, store, desc, &m)
-//	sn, _ := layers.NewOverlay("/var/lib/app/snapshots")
+//	err = layers.GetJSON(ctx, store, desc, &m)
+//	sn, err := layers.NewOverlay("/var/lib/app/snapshots")
+//	var diffIDs []digest.Digest
 //	parent := ""
 //	for _, l := range m.Layers {
 //		key := "extract-" + l.Digest.Encoded()
-//		_, _ = sn.Prepare(ctx, key, parent)
-//		rc, _ := store.Open(ctx, l.Digest)
-//		diffID, _ := sn.ApplyLayer(ctx, key, layers.VerifyReader(rc, l), nil)
+//		_, err = sn.Prepare(ctx, key, parent)
+//		rc, err := store.Open(ctx, l.Digest)
+//		diffID, err := sn.ApplyLayer(ctx, key, layers.VerifyReader(rc, l), nil)
 //		rc.Close()
-//		// the chain ID of the stack so far names the committed snapshot
-//		parent = ... ChainID(diffIDs so far) ...
-//		_ = sn.Commit(ctx, parent, key)
+//		diffIDs = append(diffIDs, diffID)
+//		parent = layers.ChainID(diffIDs).String() // names the stack so far
+//		err = sn.Commit(ctx, parent, key)
 //	}
-//	mounts, _ := sn.Prepare(ctx, "container-1", parent)
-//	_ = layers.MountAll(mounts, "/run/app/container-1/rootfs")
-//	// ... run the container, unmount ...
-//	diffID, _ := sn.Diff(ctx, "container-1", w, nil) // its changes, as a layer
+//	mounts, err := sn.Prepare(ctx, "container-1", parent)
+//	err = layers.MountAll(mounts, "/run/app/container-1/rootfs")
+//	// ... run the container, then layers.UnmountAll(mounts, ...) ...
+//	diffID, err := sn.Diff(ctx, "container-1", w, nil) // its changes, as a layer
+//
+// (Error checks are left out; each err must be checked.)
 //
 // # Privileges and kernel requirements
 //
