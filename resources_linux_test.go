@@ -29,11 +29,23 @@ func requireCgroups(t *testing.T, ctrls ...string) {
 	testutil.RequireRoot(t)
 	for _, c := range ctrls {
 		if cgroups.Mode() == cgroups.Unified {
-			testutil.RequireFeature(t, "cgroup2:"+c)
+			testutil.RequireFeature(t, v2Feature(c))
 		} else {
 			testutil.RequireFeature(t, "cgroup1:"+c)
 		}
 	}
+}
+
+// v2Feature names what a v1 controller's job needs on cgroup v2: cpuacct's
+// accounting is part of cpu, and freezing is a core file of every group.
+func v2Feature(ctrl string) string {
+	switch ctrl {
+	case "cpuacct":
+		return "cgroup2:cpu"
+	case "freezer":
+		return "cgroup2"
+	}
+	return "cgroup2:" + ctrl
 }
 
 // cgroupFile reads a control file of the container's cgroup in the v1

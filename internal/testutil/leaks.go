@@ -14,7 +14,8 @@ type Snapshot struct {
 	// Mounts are "MOUNTPOINT FSTYPE SOURCE" of this mount namespace.
 	Mounts []string
 	// Cgroups are the cgroup directories with "berth" in their path, at
-	// most four levels below each hierarchy's root.
+	// most four levels below each hierarchy's root, except the default
+	// parent /berth itself, which Berth creates once and keeps.
 	Cgroups []string
 	// NetNS are the named network namespaces in /run/netns.
 	NetNS []string

@@ -99,7 +99,8 @@ func snapCgroups() []string {
 			if rel != "." && strings.Count(rel, "/") >= 4 {
 				return fs.SkipDir
 			}
-			if strings.Contains(rel, "berth") {
+			// The default parent /berth is left in place on purpose.
+			if strings.Contains(rel, "berth") && rel != "berth" {
 				out = append(out, p)
 			}
 			return nil
