@@ -44,6 +44,7 @@ type driver interface {
 	procs() ([]int, error)
 	subtreeProcs() ([]int, error)
 	stats(s *Stats) error
+	oomKills() (uint64, error)
 	freeze(ctx context.Context) error
 	thaw() error
 	kill(ctx context.Context) error
@@ -187,6 +188,20 @@ func (g *Group) Stats() (*Stats, error) {
 		return nil, fmt.Errorf("reading stats of cgroup %s: %w", g.path, err)
 	}
 	return s, nil
+}
+
+// OOMKills reads how many tasks of the group the OOM killer has killed
+// (Stats().Memory.OOMKill), from the one file that holds it (v1
+// memory.oom_control, v2 memory.events), where Stats reads them all.
+// Without the memory controller it fails wrapping [errors.ErrUnsupported];
+// a deleted group fails wrapping [fs.ErrNotExist]. Safe for concurrent
+// use.
+func (g *Group) OOMKills() (uint64, error) {
+	n, err := g.d.oomKills()
+	if err != nil {
+		return 0, fmt.Errorf("reading OOM kills of cgroup %s: %w", g.path, err)
+	}
+	return n, nil
 }
 
 // Freeze stops every task in the group and its descendants, and returns

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,6 +92,9 @@ func groupDirs(g *Group) []string {
 func TestLiveOOMKillEvent(t *testing.T) {
 	requireLive(t, "memory")
 	g := liveGroup(t, &Resources{Memory: &Memory{Max: new(int64(32 << 20)), Swap: new(int64(0))}})
+	kills, err := g.OOMKills()
+	require.NoError(t, err)
+	require.Zero(t, kills, "a new group")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	events, err := g.Events(ctx)
@@ -109,6 +113,9 @@ func TestLiveOOMKillEvent(t *testing.T) {
 	s, err := g.Stats()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, s.Memory.OOMKill, uint64(1))
+	kills, err = g.OOMKills()
+	require.NoError(t, err)
+	assert.Equal(t, s.Memory.OOMKill, kills, "OOMKills reads the count Stats reports")
 	if g.Mode() == Unified { // v1 memory.failcnt stays 0 on some kernels (6.18 here)
 		assert.Positive(t, s.Memory.Failcnt)
 	}
@@ -456,4 +463,12 @@ func TestLiveStatsAfterRecreate(t *testing.T) {
 	s, err = g.Stats()
 	require.NoError(t, err, "usable after Close")
 	assert.Equal(t, int64(20), s.Pids.Limit)
+}
+
+func TestLiveOOMKillsDeleted(t *testing.T) {
+	requireLive(t, "memory")
+	g := liveGroup(t, nil)
+	require.NoError(t, g.Delete(t.Context(), nil))
+	_, err := g.OOMKills()
+	require.ErrorIs(t, err, fs.ErrNotExist)
 }
