@@ -92,8 +92,8 @@ func (h *hostSide) release(ctx context.Context, st *State) (oomKilled bool, err 
 		h.cgroupDir = nil
 	}
 	if h.group != nil {
-		if s, serr := h.group.Stats(); serr == nil {
-			oomKilled = s.Memory.OOMKill > 0
+		if n, err := h.group.OOMKills(); err == nil {
+			oomKilled = n > 0
 		}
 		if err := h.group.Delete(ctx, &cgroups.DeleteOptions{Kill: true}); err != nil {
 			errs = append(errs, err)
