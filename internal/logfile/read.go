@@ -62,36 +62,39 @@ func readFrom(r io.Reader, fn func(Entry) error) (int64, error) {
 
 // Follow is [Read] that then keeps reading what is appended to the current
 // file, polling every interval, until done reports true after a poll that
-// found nothing new, or ctx ends (then it returns ctx.Err()). It follows a
-// rotation by reopening path when the file it reads was renamed away.
+// found nothing new, or ctx ends (then it returns ctx.Err()). It reads the
+// current file through one open descriptor, so a rotation loses nothing:
+// when path names another file, it reads the rest of the old one, then
+// goes on with the new one from its start.
 func Follow(ctx context.Context, path string, maxFiles int, interval time.Duration, done func() bool, fn func(Entry) error) error {
 	if maxFiles <= 0 {
 		maxFiles = DefaultMaxFiles
 	}
-	if err := Read(path, maxFiles, func(e Entry) error { return fn(e) }); err != nil {
+	t := &tail{path: path}
+	defer t.close()
+	// Open the current file before reading the rotated ones, so that what is
+	// written meanwhile is read from it rather than lost.
+	if err := t.reopen(); err != nil {
 		return err
 	}
-	var offset int64
-	if st, err := os.Stat(path); err == nil {
-		offset = st.Size()
+	for i := maxFiles - 1; i >= 1; i-- {
+		if err := readFile(Name(path, i), fn); err != nil {
+			return err
+		}
 	}
 	for {
-		n, rotated, err := readTail(path, offset, fn)
+		n, err := t.poll(fn)
 		if err != nil {
 			return err
 		}
-		offset += n
-		if rotated {
-			offset = 0
-			continue
-		}
 		if n == 0 && done() {
-			// One last look: the writer may have finished since.
-			n, _, err := readTail(path, offset, fn)
-			if err != nil || n == 0 {
+			// One last look: the writer may have written and rotated since.
+			if n, err = t.poll(fn); err != nil || n == 0 {
 				return err
 			}
-			offset += n
+			continue
+		}
+		if n > 0 {
 			continue
 		}
 		select {
@@ -102,27 +105,101 @@ func Follow(ctx context.Context, path string, maxFiles int, interval time.Durati
 	}
 }
 
-// readTail reads complete lines of path from offset. It reports rotated
-// when the file is now shorter than offset.
-func readTail(path string, offset int64, fn func(Entry) error) (int64, bool, error) {
-	f, err := os.Open(path)
+func readFile(name string, fn func(Entry) error) error {
+	f, err := os.Open(name)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, false, nil
+		return nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("following log: %w", err)
+		return fmt.Errorf("reading log: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	_, err = readFrom(f, fn)
+	return err
+}
+
+// tail reads complete lines appended to one file, following renames.
+type tail struct {
+	path   string
+	f      *os.File // nil while path does not exist
+	offset int64    // end of the last complete line read from f
+}
+
+func (t *tail) close() {
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+}
+
+// reopen switches to the file path names now (none if it does not exist).
+func (t *tail) reopen() error {
+	t.close()
+	t.offset = 0
+	f, err := os.Open(t.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
-		return 0, false, fmt.Errorf("following log: %w", err)
+		return fmt.Errorf("following log: %w", err)
 	}
-	if st.Size() < offset {
-		return 0, true, nil
+	t.f = f
+	return nil
+}
+
+// poll reads what is new, across a rotation, and reports how many bytes.
+func (t *tail) poll(fn func(Entry) error) (int64, error) {
+	var total int64
+	for {
+		n, err := t.drain(fn)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		moved, err := t.rotated()
+		if err != nil || !moved {
+			return total, err
+		}
+		// The old file is complete: read its rest, then take the new one.
+		n, err = t.drain(fn)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if err := t.reopen(); err != nil {
+			return total, err
+		}
 	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return 0, false, fmt.Errorf("following log: %w", err)
+}
+
+func (t *tail) drain(fn func(Entry) error) (int64, error) {
+	if t.f == nil {
+		return 0, nil
 	}
-	n, err := readFrom(f, fn)
-	return n, false, err
+	if _, err := t.f.Seek(t.offset, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("following log: %w", err)
+	}
+	n, err := readFrom(t.f, fn)
+	t.offset += n
+	return n, err
+}
+
+// rotated reports whether path now names a different file than the one
+// being read (or names one where there was none).
+func (t *tail) rotated() (bool, error) {
+	st, err := os.Stat(t.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil // renamed away, the new one not created yet
+	}
+	if err != nil {
+		return false, fmt.Errorf("following log: %w", err)
+	}
+	if t.f == nil {
+		return true, nil
+	}
+	cur, err := t.f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("following log: %w", err)
+	}
+	return !os.SameFile(st, cur), nil
 }
