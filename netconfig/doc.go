@@ -29,8 +29,10 @@
 //	host, _ := netconfig.Open(nil) // the current namespace plays the host
 //	host.AddBridge(netconfig.Bridge{Name: "berth0", Addresses: []netip.Prefix{
 //		netip.PrefixFrom(pool.Subnets[0].Gateway, 16)}})
-//	// For each container, once its namespace exists (/proc/PID/ns/net):
-//	att, err := netconfig.Attach(ctx, nil, containerNS, netconfig.Config{
+//	// For each container, once its namespace exists (/proc/PID/ns/net);
+//	// netconfig.Attach(ctx, hostNS, containerNS, cfg) does the same
+//	// without a Handle kept open:
+//	att, err := host.Attach(ctx, containerNS, netconfig.Config{
 //		ID: id, IPAM: ipam.Dir(),
 //		Interfaces: []netconfig.Interface{{Bridge: "berth0", Pool: "default"}},
 //		Ports: []netconfig.Port{{HostPort: 8080, ContainerPort: 80}},
@@ -50,7 +52,7 @@
 // # Threads and namespaces
 //
 // A [Handle] is bound to its namespace when it is opened: its netlink
-// socket is created on a locked OS thread that joins the namespace and
+// sockets are created on a locked OS thread that joins the namespace and
 // returns; afterwards any goroutine may use it. Proxies and port
 // reservations create their sockets the same way. No thread is ever left in
 // a namespace it did not start in: a thread that cannot return is

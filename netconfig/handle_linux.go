@@ -12,8 +12,10 @@ import (
 
 // Handle is a netlink connection bound to one network namespace, chosen
 // when it is opened. Its methods act on that namespace whatever thread or
-// goroutine calls them, and are safe for concurrent use: requests on the
-// shared socket are serialised. The zero value is not usable; call [Open].
+// goroutine calls them, and are safe for concurrent use: requests on its
+// sockets (two: one for vishvananda/netlink, one for the requests that
+// library cannot express in one message) are serialised. The zero value is
+// not usable; call [Open].
 type Handle struct {
 	nl *netlink.Handle
 	rt *rtConn  // for requests the library cannot express in one message

@@ -124,8 +124,9 @@ func (c *rtConn) do(reqs ...*nl.NetlinkRequest) ([]rtReply, error) {
 			return nil, fmt.Errorf("parsing netlink reply: %w", err)
 		}
 		for _, m := range msgs {
+			// Sequence numbers wrap: an earlier one is far ahead of first.
 			i := int(m.Header.Seq - first)
-			if m.Header.Seq < first || i >= len(reqs) {
+			if i >= len(reqs) {
 				continue // a late reply to an earlier, failed exchange
 			}
 			if m.Header.Type != unix.NLMSG_ERROR {
