@@ -24,7 +24,6 @@ const rtextFilterSkipStats = 1 << 3
 // linkInfo is what the attach path needs to know about a link.
 type linkInfo struct {
 	index, mtu int
-	kind       string
 	up         bool
 	mac        net.HardwareAddr
 	// peer is a veth's IFLA_LINK: its peer's index, in the peer's
@@ -115,24 +114,9 @@ func parseLink(b []byte) (linkInfo, error) {
 			l.mac = net.HardwareAddr(a.Value)
 		case unix.IFLA_LINK:
 			l.peer = int(nl.NativeEndian().Uint32(a.Value))
-		case unix.IFLA_LINKINFO:
-			l.kind = linkKind(a.Value)
 		}
 	}
 	return l, nil
-}
-
-func linkKind(b []byte) string {
-	infos, err := nl.ParseRouteAttr(b)
-	if err != nil {
-		return ""
-	}
-	for _, a := range infos {
-		if a.Attr.Type == nl.IFLA_INFO_KIND {
-			return unix.ByteSliceToString(a.Value)
-		}
-	}
-	return ""
 }
 
 // vethQueues is the number of transmit and receive queues of each veth
