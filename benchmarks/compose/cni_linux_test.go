@@ -8,9 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
+	"github.com/berthlabs/berth/benchmarks/internal/peer"
 	"golang.org/x/sys/unix"
 )
 
@@ -101,7 +101,7 @@ func (c *cni) run(plugin, command, id, netns string, conf map[string]any) ([]byt
 func crunCNIRunner(t *testing.T, host *os.File, rootfs string) func(int) error {
 	netnsPath := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), nsFD)
 	bundle := makeBundle(t, rootfs, netnsPath)
-	crun := newCrunRunner(t)
+	crun := peer.NewCrunRunner(t, "state")
 	c := &cni{host: host, dataDir: t.TempDir()}
 	return func(i int) error {
 		id := fmt.Sprintf("bench-%d", i)
@@ -120,65 +120,6 @@ func crunCNIRunner(t *testing.T, host *os.File, rootfs string) func(int) error {
 		err = crun(bundle, id)
 		return errors.Join(err, c.del(id, netnsPath, 18081))
 	}
-}
-
-// newCrunRunner returns a function that runs `crun run` from one locked
-// thread in a private mount namespace that hides the cgroup2 controllers
-// (crun 1.8 refuses this hybrid host otherwise, see
-// shared/recipes/runtime-peers), set up once, outside the timing.
-func newCrunRunner(t *testing.T) func(bundle, id string) error {
-	type req struct {
-		bundle, id string
-		done       chan error
-	}
-	reqs := make(chan req)
-	ready := make(chan error, 1)
-	dir := t.TempDir()
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with its namespace
-		if err := hideV2Controllers(dir); err != nil {
-			ready <- err
-			return
-		}
-		ready <- nil
-		for r := range reqs {
-			out, err := exec.Command("crun", "--root", filepath.Join(r.bundle, "state"), "run", "--bundle", r.bundle, r.id).CombinedOutput()
-			if err != nil {
-				err = fmt.Errorf("crun run: %w: %s", err, out)
-			}
-			r.done <- err
-		}
-	}()
-	if err := <-ready; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { close(reqs) })
-	return func(bundle, id string) error {
-		r := req{bundle, id, make(chan error, 1)}
-		reqs <- r
-		return <-r.done
-	}
-}
-
-func hideV2Controllers(dir string) error {
-	empty := filepath.Join(dir, "empty-controllers")
-	if err := os.WriteFile(empty, nil, 0o444); err != nil {
-		return err
-	}
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return fmt.Errorf("unshare: %w", err)
-	}
-	if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("making / private: %w", err)
-	}
-	target := "/sys/fs/cgroup/unified/cgroup.controllers"
-	if _, err := os.Stat(target); err != nil {
-		return nil // not a hybrid host
-	}
-	if err := unix.Mount(empty, target, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("binding over %s: %w", target, err)
-	}
-	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
 }
 
 // makeBundle writes an OCI bundle around rootfs from `runc spec`: /bin/true

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/benchmarks/internal/peer"
 	"github.com/berthlabs/berth/internal/testutil"
 	"github.com/berthlabs/berth/layers"
 	"github.com/berthlabs/berth/netconfig"
@@ -90,12 +91,12 @@ func TestCompareBridgeRun(t *testing.T) {
 			times[v] = append(times[v], time.Since(start))
 		}
 	}
-	peer := median(times[len(times)-1])
+	base := peer.Median(times[len(times)-1])
 	for v, variant := range variants {
 		d := slices.Clone(times[v])
 		slices.Sort(d)
 		t.Logf("%-28s median %6.1f ms  p25 %6.1f  p75 %6.1f  (%.2fx crun+CNI)", variant.name,
-			ms(median(d)), ms(d[len(d)/4]), ms(d[len(d)*3/4]), float64(median(d))/float64(peer))
+			peer.MS(peer.Median(d)), peer.MS(d[len(d)/4]), peer.MS(d[len(d)*3/4]), float64(peer.Median(d))/float64(base))
 	}
 }
 
@@ -142,14 +143,6 @@ func writeTar(t *testing.T, dir, path string) {
 		t.Fatal(err)
 	}
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func buildCLI(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "berth")

@@ -5,13 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/benchmarks/internal/peer"
 	"github.com/berthlabs/berth/internal/testutil"
 )
 
@@ -33,7 +33,7 @@ func TestCompareLifecycle(t *testing.T) {
 	stateDir := t.TempDir()
 	cli := buildCLIT(t)
 	bundle := makeBundleT(t, rootfs)
-	crun := newCrunRunner(t)
+	crun := peer.NewCrunRunner(t, "state-crun")
 	variants := []struct {
 		name string
 		run  func(i int) error
@@ -61,56 +61,11 @@ func TestCompareLifecycle(t *testing.T) {
 			times[v] = append(times[v], time.Since(start))
 		}
 	}
-	crunMedian := median(times[3])
+	crunMedian := peer.Median(times[3])
 	for v, variant := range variants {
 		d := times[v]
 		slices.Sort(d)
-		t.Logf("%-18s median %6.1f ms  p25 %6.1f  p75 %6.1f  (%.2fx crun)", variant.name, ms(median(d)), ms(d[len(d)/4]), ms(d[len(d)*3/4]),
-			float64(median(d))/float64(crunMedian))
-	}
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// newCrunRunner returns a function that runs `crun run` from one locked
-// thread in a private mount namespace that hides the cgroup2 controllers
-// (see peerLoop), set up once.
-func newCrunRunner(t *testing.T) func(bundle, id string) error {
-	type req struct {
-		bundle, id string
-		done       chan error
-	}
-	reqs := make(chan req)
-	ready := make(chan error, 1)
-	dir := t.TempDir()
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with its namespace
-		if err := hideV2Controllers(dir); err != nil {
-			ready <- err
-			return
-		}
-		ready <- nil
-		for r := range reqs {
-			out, err := exec.Command("crun", "--root", filepath.Join(r.bundle, "state-crun"), "run", "--bundle", r.bundle, r.id).CombinedOutput()
-			if err != nil {
-				err = fmt.Errorf("%w: %s", err, out)
-			}
-			r.done <- err
-		}
-	}()
-	if err := <-ready; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { close(reqs) })
-	return func(bundle, id string) error {
-		r := req{bundle, id, make(chan error, 1)}
-		reqs <- r
-		return <-r.done
+		t.Logf("%-18s median %6.1f ms  p25 %6.1f  p75 %6.1f  (%.2fx crun)", variant.name, peer.MS(peer.Median(d)), peer.MS(d[len(d)/4]), peer.MS(d[len(d)*3/4]),
+			float64(peer.Median(d))/float64(crunMedian))
 	}
 }

@@ -9,9 +9,8 @@ import (
 	"runtime"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/benchmarks/internal/peer"
 	"github.com/berthlabs/berth/internal/testutil"
 )
 
@@ -62,7 +61,7 @@ func peerLoop(b *testing.B, rt, bundle string) {
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with its namespace
 		if rt == "crun" {
-			if err := hideV2Controllers(b.TempDir()); err != nil {
+			if err := peer.HideV2Controllers(b.TempDir()); err != nil {
 				done <- err
 				return
 			}
@@ -80,24 +79,6 @@ func peerLoop(b *testing.B, rt, bundle string) {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-}
-
-func hideV2Controllers(dir string) error {
-	empty := filepath.Join(dir, "empty-controllers")
-	if err := os.WriteFile(empty, nil, 0o444); err != nil {
-		return err
-	}
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return fmt.Errorf("unshare: %w", err)
-	}
-	if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("making / private: %w", err)
-	}
-	target := "/sys/fs/cgroup/unified/cgroup.controllers"
-	if err := unix.Mount(empty, target, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("binding over %s: %w", target, err)
-	}
-	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
 }
 
 // makeBundle writes an OCI bundle around rootfs: config.json from
