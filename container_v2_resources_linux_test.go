@@ -7,14 +7,12 @@ package berth_test
 // VM lane, scripts/vmtest) and check the v2 files themselves.
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +22,6 @@ import (
 	"github.com/berthlabs/berth"
 	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/testutil"
-	"github.com/berthlabs/berth/namespaces"
 )
 
 // requireV2 gates a test on a cgroup2 host with the given controllers.
@@ -112,43 +109,6 @@ func TestV2OOMKillCountedInMemoryEvents(t *testing.T) {
 	require.ErrorIs(t, err, berth.ErrOOMKilled)
 }
 
-func TestV2PauseFreezesTheCgroup(t *testing.T) {
-	requireV2(t, "cpu")
-	testutil.CheckLeaks(t)
-	c, _, _ := newContainer(t, "spin")
-	c.ID = "v2-pause"
-	require.NoError(t, c.Start(t.Context()))
-	cg := "/berth/" + c.ID
-	require.NoError(t, c.Pause(t.Context()))
-	assert.Equal(t, "1", cgroupFile(t, cg, "", "cgroup.freeze"))
-	assert.Equal(t, "1", v2Key(t, cg, "cgroup.events", "frozen"), "Pause returns once frozen")
-	st, err := c.State(t.Context())
-	require.NoError(t, err)
-	assert.Equal(t, berth.StatusPaused, st.Status)
-	a, err := c.Stats(t.Context())
-	require.NoError(t, err)
-	time.Sleep(300 * time.Millisecond)
-	b, err := c.Stats(t.Context())
-	require.NoError(t, err)
-	assert.Equal(t, a.CPU.Usage, b.CPU.Usage, "a frozen container uses no CPU")
-
-	require.NoError(t, c.Resume(t.Context()))
-	assert.Equal(t, "0", cgroupFile(t, cg, "", "cgroup.freeze"))
-	st, err = c.State(t.Context())
-	require.NoError(t, err)
-	assert.Equal(t, berth.StatusRunning, st.Status)
-	waitFor(t, func() bool {
-		s, err := c.Stats(t.Context())
-		return err == nil && s.CPU.Usage > b.CPU.Usage
-	})
-
-	// Delete kills a frozen container too.
-	require.NoError(t, c.Pause(t.Context()))
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, c.Delete(ctx))
-}
-
 func TestV2CPUQuotaAndStats(t *testing.T) {
 	requireV2(t, "cpu", "memory", "pids")
 	testutil.CheckLeaks(t)
@@ -171,36 +131,4 @@ func TestV2CPUQuotaAndStats(t *testing.T) {
 	assert.Greater(t, b.Memory.Usage, uint64(0))
 	assert.GreaterOrEqual(t, b.Pids.Current, uint64(2), "a Go program has threads")
 	require.NoError(t, c.Delete(t.Context()))
-}
-
-func TestV2DeleteKillsTheWholeCgroup(t *testing.T) {
-	requireV2(t, "pids")
-	testutil.CheckLeaks(t)
-	// Sharing the host's PID namespace, the init's children would outlive
-	// it; cgroup.kill catches them.
-	c, _, _ := newContainer(t, "fork", "3", "3600")
-	stdout := &lockedBuffer{}
-	c.Stdout, c.Share = stdout, namespaces.PID
-	require.NoError(t, c.Start(t.Context()))
-	waitFor(t, func() bool { return strings.Contains(stdout.String(), "forked 3 of 3") })
-	cg := "/berth/" + c.ID
-	pids := procsOf(t, cg)
-	require.Len(t, pids, 4, "the init and its 3 children")
-	require.NoError(t, c.Delete(t.Context()))
-	for _, pid := range pids {
-		// Orphans are reaped by the host's init; a zombie is dead too.
-		waitFor(t, func() bool {
-			if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-				return true
-			}
-			stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-			if err != nil {
-				return true
-			}
-			_, rest, _ := strings.Cut(string(stat), ") ")
-			return strings.HasPrefix(rest, "Z")
-		})
-	}
-	_, err := os.Stat(filepath.Join(cgroups.DefaultRoot, cg))
-	assert.ErrorIs(t, err, os.ErrNotExist)
 }

@@ -202,7 +202,13 @@ func TestPauseResume(t *testing.T) {
 	testutil.CheckLeaks(t)
 	c, _, _ := newContainer(t, "spin")
 	require.NoError(t, c.Start(t.Context()))
+	cg := "/berth/" + c.ID
+	unified := cgroups.Mode() == cgroups.Unified
 	require.NoError(t, c.Pause(t.Context()))
+	if unified {
+		assert.Equal(t, "1", cgroupFile(t, cg, "", "cgroup.freeze"))
+		assert.Equal(t, "1", v2Key(t, cg, "cgroup.events", "frozen"), "Pause returns once frozen")
+	}
 	st, err := c.State(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, berth.StatusPaused, st.Status)
@@ -214,6 +220,9 @@ func TestPauseResume(t *testing.T) {
 	assert.Equal(t, a.CPU.Usage, b.CPU.Usage, "a frozen container uses no CPU")
 
 	require.NoError(t, c.Resume(t.Context()))
+	if unified {
+		assert.Equal(t, "0", cgroupFile(t, cg, "", "cgroup.freeze"))
+	}
 	st, err = c.State(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, berth.StatusRunning, st.Status)
@@ -239,13 +248,33 @@ func TestDeleteKillsTheWholeCgroup(t *testing.T) {
 	c.Stdout, c.Share = stdout, namespaces.PID
 	require.NoError(t, c.Start(t.Context()))
 	waitFor(t, func() bool { return strings.Contains(stdout.String(), "forked 3 of 3") })
-	pids := procsOf(t, "/berth/"+c.ID)
+	cg := "/berth/" + c.ID
+	pids := procsOf(t, cg)
 	require.Len(t, pids, 4, "the init and its 3 children")
 	require.NoError(t, c.Delete(t.Context()))
 	for _, pid := range pids {
-		// Orphans are reaped by the host's init: wait for that.
-		waitFor(t, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) })
+		// Orphans are reaped by the host's init; a zombie is dead too.
+		waitFor(t, func() bool { return dead(pid) })
 	}
+	dir := filepath.Join(cgroups.DefaultRoot, "pids", cg)
+	if cgroups.Mode() == cgroups.Unified {
+		dir = filepath.Join(cgroups.DefaultRoot, cg)
+	}
+	_, err := os.Stat(dir)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the cgroup goes with the container")
+}
+
+// dead reports whether pid is gone or a zombie.
+func dead(pid int) bool {
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return strings.HasPrefix(rest, "Z")
 }
 
 // procsOf lists the processes of a cgroup (pids hierarchy, or v2).
