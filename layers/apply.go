@@ -64,6 +64,11 @@ type ApplyOptions struct {
 // whiteouts of "." or "..", and unknown entry types. Every such error
 // names the entry.
 //
+// Apply reads, decompresses and hashes the stream on one goroutine of its
+// own and writes the content and metadata of regular files on another,
+// while the calling goroutine creates every entry by name in stream
+// order; both have ended when Apply returns.
+//
 // On error dir may hold part of the layer; callers extracting into a
 // snapshot remove it. Cancelling ctx stops the extraction between entries.
 func Apply(ctx context.Context, dir string, r io.Reader, opts *ApplyOptions) (digest.Digest, error) {
@@ -100,8 +105,14 @@ func (x *extractor) run(ctx context.Context, p *pipeline) (digest.Digest, error)
 		}
 		x.last = hdr.Name
 		if err := x.entry(hdr, tr); err != nil {
+			if werr := x.writerErr(); werr != nil {
+				return "", werr // names the entry it failed on
+			}
 			return "", entryError(hdr.Name, err)
 		}
+	}
+	if err := x.wait(); err != nil {
+		return "", err
 	}
 	if err := x.finish(); err != nil {
 		return "", err

@@ -25,13 +25,13 @@ type extractor struct {
 	written  map[string]struct{} // paths this layer created
 	dirs     []dirMeta           // modes and times set last
 	opaques  []string            // opaque dirs to prune (non-overlay mode)
-	buf      []byte
-	last     string       // name of the last entry read, for errors
-	sgid     map[int]bool // cached parent fd -> directory has setgid
-	umask    int          // the process umask, -1 if unknown
+	last     string              // name of the last entry read, for errors
+	sgid     map[int]bool        // cached parent fd -> directory has setgid
+	umask    int                 // the process umask, -1 if unknown
 	euid     int
 	egid     int
-	rootReal string // the root's path as /proc/self/fd shows it
+	rootReal string      // the root's path as /proc/self/fd shows it
+	w        *fileWriter // writes regular files' content and metadata
 }
 
 type dirMeta struct {
@@ -47,20 +47,22 @@ func newExtractor(dir string, opts *ApplyOptions) (*extractor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &extractor{
+	x := &extractor{
 		root:    r,
 		opts:    opts,
 		cache:   make(map[string]int),
 		written: make(map[string]struct{}),
-		buf:     make([]byte, 256<<10),
 		sgid:    make(map[int]bool),
 		umask:   processUmask(),
 		euid:    os.Geteuid(),
 		egid:    os.Getegid(),
-	}, nil
+	}
+	x.w = newFileWriter()
+	return x, nil
 }
 
 func (x *extractor) close() error {
+	_ = x.w.wait() // reported by run, unless run failed before
 	x.flush()
 	x.release()
 	return x.root.close()
@@ -288,11 +290,8 @@ func (x *extractor) regular(pfd int, base string, hdr *tar.Header, r io.Reader) 
 	if err != nil {
 		return &fs.PathError{Op: "openat", Path: base, Err: err}
 	}
-	err = x.writeContent(fd, r)
-	if err == nil {
-		err = x.fileMetadata(fd, hdr, chown, chmod)
-	}
-	return errors.Join(err, unix.Close(fd))
+	return x.w.write(fd, r, hdr.Size, &fileMeta{name: hdr.Name, uid: hdr.Uid, gid: hdr.Gid,
+		mode: mode, chown: chown, chmod: chmod, xattrs: entryXattrs(hdr, x.opts.Unprivileged), times: tarTimes(hdr)})
 }
 
 // parentSgid reports whether the directory pfd is setgid (files in it
@@ -326,54 +325,6 @@ func processUmask() int {
 		}
 	}
 	return -1
-}
-
-func (x *extractor) writeContent(fd int, r io.Reader) error {
-	for {
-		n, rerr := r.Read(x.buf)
-		for off := 0; off < n; {
-			m, err := unix.Write(fd, x.buf[off:n])
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return &fs.PathError{Op: "write", Path: "fd " + strconv.Itoa(fd), Err: err}
-			}
-			off += m
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
-}
-
-// fileMetadata sets owner, mode (after chown, which clears setuid), xattrs
-// and times on an open regular file; chown and chmod say whether owner and
-// mode still need setting.
-func (x *extractor) fileMetadata(fd int, hdr *tar.Header, chown, chmod bool) error {
-	if chown {
-		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-			return &fs.PathError{Op: "fchown", Path: hdr.Name, Err: err}
-		}
-	}
-	if chmod {
-		if err := unix.Fchmod(fd, tarMode(hdr)); err != nil {
-			return &fs.PathError{Op: "fchmod", Path: hdr.Name, Err: err}
-		}
-	}
-	for k, v := range entryXattrs(hdr, x.opts.Unprivileged) {
-		if err := unix.Fsetxattr(fd, k, []byte(v), 0); err != nil {
-			return &fs.PathError{Op: "setxattr " + k, Path: hdr.Name, Err: err}
-		}
-	}
-	ts := tarTimes(hdr)
-	if err := futimens(fd, &ts); err != nil {
-		return &fs.PathError{Op: "futimens", Path: hdr.Name, Err: err}
-	}
-	return nil
 }
 
 // tarMode returns the permission bits of hdr including setuid, setgid and

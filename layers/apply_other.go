@@ -17,3 +17,6 @@ func newExtractor(dir string, opts *ApplyOptions) (*extractor, error) {
 func (x *extractor) close() error                             { return nil }
 func (x *extractor) entry(hdr *tar.Header, r io.Reader) error { return errors.ErrUnsupported }
 func (x *extractor) finish() error                            { return errors.ErrUnsupported }
+
+func (x *extractor) writerErr() error { return nil }
+func (x *extractor) wait() error      { return nil }

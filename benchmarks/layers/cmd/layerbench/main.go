@@ -41,15 +41,46 @@ func main() {
 	runs := flag.Int("runs", 5, "measurements per variant")
 	files := flag.Int("files", 20000, "files in the generated layer")
 	size := flag.Int64("size", 300<<20, "uncompressed bytes of file content")
+	only := flag.String("only", "", "run only the variants whose name contains one of these comma-separated substrings")
+	cpu := flag.Bool("cpu", false, "also report user+sys CPU time per variant (rusage of this process and its children)")
 	flag.Parse()
-	if err := run(context.Background(), *work, *runs, *files, *size); err != nil {
+	opts := options{runs: *runs, files: *files, size: *size, cpu: *cpu}
+	if *only != "" {
+		opts.only = strings.Split(*only, ",")
+	}
+	if err := run(context.Background(), *work, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "layerbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, work string, runs, files int, size int64) error {
-	in, err := prepareInputs(ctx, work, files, size)
+type options struct {
+	runs, files int
+	size        int64
+	only        []string // substrings of the variant names to run; nil: all
+	cpu         bool
+}
+
+// selected filters vs by the -only substrings.
+func (o options) selected(vs []variant) []variant {
+	if o.only == nil {
+		return vs
+	}
+	var out []variant
+	for _, v := range vs {
+		for _, s := range o.only {
+			if strings.Contains(v.name, s) {
+				out = append(out, v)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, work string, o options) error {
+	runs := o.runs
+	in, err := prepareInputs(ctx, work, o.files, o.size)
 	if err != nil {
 		return err
 	}
@@ -67,23 +98,31 @@ func run(ctx context.Context, work string, runs, files int, size int64) error {
 	if _, err := layers.Apply(ctx, upper, mustOpen(in.tar), nil); err != nil {
 		return fmt.Errorf("making the diff source: %w", err)
 	}
-	applies := applyVariants(in)
-	diffs := diffVariants(upper)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("load average at the start: %s\n", strings.TrimSpace(string(load)))
+	applies := o.selected(applyVariants(in))
+	diffs := o.selected(diffVariants(upper))
 	results := map[string][]time.Duration{}
+	cpus := map[string][]time.Duration{}
 	for r := range runs {
 		for _, v := range append(applies, diffs...) {
 			for k := range max(v.repeat, 1) {
 				dst := filepath.Join(trees, fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(v.name, " ", "_"), r, k))
 				sync()
+				cpu0 := cpuTime()
 				start := time.Now()
 				if err := v.run(ctx, dst); err != nil {
 					return fmt.Errorf("%s: %w", v.name, err)
 				}
 				results[v.name] = append(results[v.name], time.Since(start))
+				cpus[v.name] = append(cpus[v.name], cpuTime()-cpu0)
 			}
 		}
 	}
 	report(in, applies, diffs, results, runs)
+	if o.cpu {
+		reportCPU(applies, diffs, cpus)
+	}
 	return nil
 }
 
@@ -201,16 +240,24 @@ func report(in inputs, applies, diffs []variant, res map[string][]time.Duration,
 	}
 	med := func(n string) float64 {
 		ds := slices.Clone(res[n])
+		if len(ds) == 0 {
+			return 0
+		}
 		slices.Sort(ds)
 		return ds[len(ds)/2].Seconds()
 	}
+	ratio := func(what, theirs, ours string) {
+		if t, o := med(theirs), med(ours); t > 0 && o > 0 {
+			fmt.Printf("- %s: %.2fx the speed\n", what, t/o)
+		}
+	}
 	fmt.Println()
-	fmt.Printf("- Apply tar vs tar -x: %.2fx the speed\n", med("tar -x")/med("layers.Apply tar"))
-	fmt.Printf("- Apply tar.gz vs tar -xzf: %.2fx the speed\n", med("tar -xzf")/med("layers.Apply tar.gz"))
-	fmt.Printf("- Apply tar.gz vs umoci unpack: %.2fx the speed\n", med("umoci unpack (tar.gz)")/med("layers.Apply tar.gz"))
-	fmt.Printf("- Diff (diffID computed) vs tar -c | cat: %.2fx the speed\n", med("tar -c | cat")/med("layers.Diff overlay upper | cat"))
-	fmt.Printf("- Diff (diffID computed) vs tar -c | sha256sum: %.2fx the speed\n", med("tar -c | sha256sum")/med("layers.Diff overlay upper | cat"))
-	fmt.Printf("- Diff SkipDigest vs tar -c | cat: %.2fx the speed\n", med("tar -c | cat")/med("layers.Diff SkipDigest | cat"))
+	ratio("Apply tar vs tar -x", "tar -x", "layers.Apply tar")
+	ratio("Apply tar.gz vs tar -xzf", "tar -xzf", "layers.Apply tar.gz")
+	ratio("Apply tar.gz vs umoci unpack", "umoci unpack (tar.gz)", "layers.Apply tar.gz")
+	ratio("Diff (diffID computed) vs tar -c | cat", "tar -c | cat", "layers.Diff overlay upper | cat")
+	ratio("Diff (diffID computed) vs tar -c | sha256sum", "tar -c | sha256sum", "layers.Diff overlay upper | cat")
+	ratio("Diff SkipDigest vs tar -c | cat", "tar -c | cat", "layers.Diff SkipDigest | cat")
 }
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
