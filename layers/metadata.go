@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -53,7 +52,7 @@ type metadata struct {
 const (
 	metadataFile = "metadata.json"
 	snapshotsDir = "snapshots"
-	tmpPrefix    = "new-"
+	tmpPrefix    = "new-" // preparation dirs: snapshots/new-<id>
 )
 
 func openEngine(ctx context.Context, root string, drv driver) (_ *engine, retErr error) {
@@ -140,9 +139,14 @@ func (e *engine) update(ctx context.Context, fn func(*metadata) error) (retErr e
 	return writeFileAtomic(filepath.Join(e.root, metadataFile), data)
 }
 
-// cleanup removes what crashed operations left: directories of
-// snapshots being prepared whose creator died, and directories no
-// metadata refers to. It runs under the exclusive lock.
+// cleanup removes what crashed operations left: preparation dirs and
+// dirs no metadata refers to, unless a live process holds the flock of
+// their lock file (it is preparing or removing that snapshot, and removes
+// the dir itself if it fails). It runs under the exclusive metadata lock,
+// under which every such lock file is created and locked, so a dir
+// without a locked lock file is abandoned, or in the last step of its
+// removal (empty but for the lock file), where removing it here too is
+// harmless.
 func (e *engine) cleanup(m *metadata) error {
 	base := filepath.Join(e.root, snapshotsDir)
 	ents, err := os.ReadDir(base)
@@ -155,29 +159,69 @@ func (e *engine) cleanup(m *metadata) error {
 	}
 	var errs []error
 	for _, ent := range ents {
-		name := ent.Name()
-		p := filepath.Join(base, name)
-		switch {
-		case strings.HasPrefix(name, tmpPrefix):
-			errs = append(errs, removeDirIfUnlocked(p))
-		case !known[name]:
-			errs = append(errs, removeTree(p))
+		if name := ent.Name(); !known[name] {
+			errs = append(errs, removeDirIfUnlocked(filepath.Join(base, name)))
 		}
 	}
 	return errors.Join(append(errs, cleanAtomicTemps(e.root))...)
 }
 
-// removeDirIfUnlocked removes a preparation dir unless its creator holds
-// the flock on its "lock" file.
+// lockName is the lock file in a snapshot dir that a process holds while
+// it prepares or removes the snapshot.
+const lockName = "lock"
+
+// lockDir creates (or opens) the lock file of dir and takes its
+// exclusive flock. Call it under the metadata lock.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // left by a crash after a rename
+		f, err = os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, true, true); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return f, nil
+}
+
+// removeDirIfUnlocked removes dir unless a live process holds the flock
+// on its lock file. A dir that vanishes meanwhile is not an error.
 func removeDirIfUnlocked(dir string) error {
-	f, err := os.Open(filepath.Join(dir, "lock"))
+	f, err := os.Open(filepath.Join(dir, lockName))
 	if err == nil {
 		defer f.Close()
 		if lockFile(f, true, true) != nil {
 			return nil // alive
 		}
 	}
-	return removeTree(dir)
+	return ignoreNotExist(removeTree(dir))
+}
+
+// removeLockedDir removes dir, whose lock file this process holds as
+// lock: first everything but the lock file, then the lock file, then the
+// (empty) dir; it closes lock. Until the lock file goes, other processes'
+// cleanup leaves the dir alone.
+func removeLockedDir(dir string, lock *os.File) error {
+	ents, err := os.ReadDir(dir)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, ent := range ents {
+		if ent.Name() != lockName {
+			errs = append(errs, ignoreNotExist(removeTree(filepath.Join(dir, ent.Name()))))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return errors.Join(err, lock.Close())
+	}
+	err = ignoreNotExist(os.Remove(filepath.Join(dir, lockName)))
+	if err == nil {
+		err = os.Remove(dir)
+	}
+	return errors.Join(err, lock.Close())
 }
 
 // chain returns the records of parent and its ancestors, nearest first.

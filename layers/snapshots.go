@@ -59,19 +59,22 @@ func (e *engine) create(ctx context.Context, kind Kind, key, parent string, opts
 			return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
 		}
 	}
-	id, parents, err := e.reserve(ctx, key, parent)
-	if err != nil {
-		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
-	}
-	tmp, unlock, err := e.newTempDir(id)
+	id, parents, tmp, lock, err := e.reserve(ctx, key, parent)
 	if err != nil {
 		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
 	}
 	defer func() {
-		retErr = errors.Join(retErr, unlock())
-		if retErr != nil {
-			retErr = errors.Join(retErr, ignoreNotExist(removeTree(tmp)))
+		if retErr == nil { // recorded, and the lock file removed
+			retErr = lock.Close()
+			return
 		}
+		// Not recorded: tmp is removed; if recording failed after the
+		// rename, the unrecorded dir is at e.dir(id) instead.
+		err := removeLockedDir(tmp, lock)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = removeLockedDir(e.dir(id), lock)
+		}
+		retErr = errors.Join(retErr, ignoreNotExist(err))
 	}()
 	if err := e.drv.populate(ctx, tmp, kind, parents); err != nil {
 		return nil, fmt.Errorf("%s snapshot %q: %w", op, key, err)
@@ -86,9 +89,13 @@ func (e *engine) create(ctx context.Context, kind Kind, key, parent string, opts
 	return e.drv.mounts(e.dir(id), kind, parents), nil
 }
 
-// reserve checks that key is free and parent committed, and takes a new
-// ID; it returns the dirs of parent's chain, nearest first.
-func (e *engine) reserve(ctx context.Context, key, parent string) (id uint64, parents []string, err error) {
+// reserve checks that key is free and parent committed, takes a new ID
+// and creates its preparation dir tmp, locked by this process (lock is the
+// locked file); it returns the dirs of parent's chain, nearest first. The
+// dir and its lock are made under the metadata lock, so that another
+// process's cleanup, which runs under the same lock, sees either no dir
+// or a locked one.
+func (e *engine) reserve(ctx context.Context, key, parent string) (id uint64, parents []string, tmp string, lock *os.File, err error) {
 	err = e.update(ctx, func(m *metadata) error {
 		if _, ok := m.Snapshots[key]; ok {
 			return fs.ErrExist
@@ -98,14 +105,27 @@ func (e *engine) reserve(ctx context.Context, key, parent string) (id uint64, pa
 			return err
 		}
 		id, parents = m.NextID, e.dirs(rs)
+		tmp = filepath.Join(e.root, snapshotsDir, fmt.Sprintf("%s%d", tmpPrefix, id))
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return err
+		}
+		if lock, err = lockDir(tmp); err != nil {
+			return errors.Join(err, os.Remove(tmp))
+		}
 		m.NextID++
 		return nil
 	})
-	return id, parents, err
+	if err != nil && lock != nil { // made, but the metadata was not saved
+		err = errors.Join(err, removeLockedDir(tmp, lock))
+		lock = nil
+	}
+	return id, parents, tmp, lock, err
 }
 
 // record moves the filled dir tmp into place and records it as key,
-// checking again that key is free and the parent still there.
+// checking again that key is free and the parent still there. The dir's
+// lock file goes under the metadata lock too, so no process sees a
+// recorded dir with a lock file.
 func (e *engine) record(ctx context.Context, key, tmp string, rec *record) error {
 	return e.update(ctx, func(m *metadata) error {
 		if _, ok := m.Snapshots[key]; ok {
@@ -114,8 +134,12 @@ func (e *engine) record(ctx context.Context, key, tmp string, rec *record) error
 		if _, err := chain(m, rec.Parent); err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, e.dir(rec.ID)); err != nil {
+		dir := e.dir(rec.ID)
+		if err := os.Rename(tmp, dir); err != nil {
 			return err
+		}
+		if err := os.Remove(filepath.Join(dir, lockName)); err != nil {
+			return errors.Join(err, os.Rename(dir, tmp))
 		}
 		m.Snapshots[key] = rec
 		return nil
@@ -125,32 +149,6 @@ func (e *engine) record(ctx context.Context, key, tmp string, rec *record) error
 // testHookPopulated, when set by a test, runs between filling a new
 // snapshot and recording it, so a crash can be staged there.
 var testHookPopulated func()
-
-// newTempDir creates the preparation dir for id with a lock file that this
-// process holds until unlock is called.
-func (e *engine) newTempDir(id uint64) (string, func() error, error) {
-	dir := filepath.Join(e.root, snapshotsDir, fmt.Sprintf("%s%d", tmpPrefix, id))
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return "", nil, err
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err == nil {
-		if err = lockFile(f, true, false); err != nil {
-			f.Close()
-		}
-	}
-	if err != nil {
-		return "", nil, errors.Join(err, os.RemoveAll(dir))
-	}
-	unlock := func() error {
-		err := os.Remove(filepath.Join(dir, "lock"))
-		if errors.Is(err, fs.ErrNotExist) { // moved with the dir: remove it there
-			err = ignoreNotExist(os.Remove(filepath.Join(e.dir(id), "lock")))
-		}
-		return errors.Join(err, f.Close())
-	}
-	return dir, unlock, nil
-}
 
 func (e *engine) commit(ctx context.Context, name, key string, opts []SnapshotOpt) error {
 	if err := validKey("committing", name); err != nil {
@@ -183,7 +181,8 @@ func (e *engine) commit(ctx context.Context, name, key string, opts []SnapshotOp
 }
 
 func (e *engine) remove(ctx context.Context, key string) error {
-	var id uint64
+	var lock *os.File
+	var dir string
 	err := e.update(ctx, func(m *metadata) error {
 		r, ok := m.Snapshots[key]
 		if !ok {
@@ -194,15 +193,24 @@ func (e *engine) remove(ctx context.Context, key string) error {
 				return fmt.Errorf("%w (%q is one)", ErrHasChildren, n)
 			}
 		}
+		// Lock the dir before its record goes, so that another
+		// process's cleanup leaves it to this one.
+		dir = e.dir(r.ID)
+		var err error
+		if lock, err = lockDir(dir); err != nil {
+			return err
+		}
 		delete(m.Snapshots, key)
-		id = r.ID
 		return nil
 	})
 	if err != nil {
+		if lock != nil { // the record stays: so does the dir
+			err = errors.Join(err, ignoreNotExist(os.Remove(filepath.Join(dir, lockName))), lock.Close())
+		}
 		return fmt.Errorf("removing snapshot %q: %w", key, err)
 	}
 	// The record is gone; the next open removes the dir if this fails.
-	if err := removeTree(e.dir(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeLockedDir(dir, lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing snapshot %q: %w", key, err)
 	}
 	return nil

@@ -146,28 +146,22 @@ func removeAllAt(dfd int, name string) error {
 		return &fs.PathError{Op: "unlinkat", Path: name, Err: err}
 	}
 	fd, oerr := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if oerr == unix.ENOENT { // removed meanwhile
+		return &fs.PathError{Op: "openat", Path: name, Err: oerr}
+	}
 	if oerr != nil {
 		return &fs.PathError{Op: "unlinkat", Path: name, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), name)
 	names, rerr := f.Readdirnames(-1)
 	if rerr == nil {
-		for _, n := range names {
-			if rerr = removeAllAt(fd, n); rerr != nil {
-				break
-			}
-		}
+		rerr = removeChildren(fd, names)
 	}
 	if rerr != nil && errors.Is(rerr, unix.EACCES) {
 		// An unwritable directory (an unprivileged caller's 0555):
 		// make it writable and try once more.
 		if unix.Fchmod(fd, 0o700) == nil {
-			rerr = nil
-			for _, n := range names {
-				if rerr = removeAllAt(fd, n); rerr != nil {
-					break
-				}
-			}
+			rerr = removeChildren(fd, names)
 		}
 	}
 	f.Close()
@@ -176,6 +170,17 @@ func removeAllAt(dfd int, name string) error {
 	}
 	if err := unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR); err != nil {
 		return &fs.PathError{Op: "rmdir", Path: name, Err: err}
+	}
+	return nil
+}
+
+// removeChildren removes names in directory dfd; one that is already gone
+// is skipped.
+func removeChildren(dfd int, names []string) error {
+	for _, n := range names {
+		if err := removeAllAt(dfd, n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }
