@@ -9,3 +9,6 @@ var (
 
 // TestHookPopulated runs between filling a snapshot dir and recording it.
 var TestHookPopulated = &testHookPopulated
+
+// TestHookTempCreated runs between creating a temporary file and locking it.
+var TestHookTempCreated = &testHookTempCreated

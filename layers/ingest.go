@@ -163,18 +163,56 @@ func (t *tempBlob) discard() error {
 }
 
 // createLocked creates a new file named prefix+random in dir and takes an
-// exclusive flock on it before returning, so that [cleanIngests] leaves it
-// alone while this process lives.
+// exclusive flock on it, which it holds until the file is closed, so that
+// cleanup by other processes ([removeIfUnlocked]) spares it. Cleanup may
+// take the lock in the moment between creation and locking and remove the
+// file: then the name no longer leads to the locked file, and another one
+// is made.
 func createLocked(dir, prefix string) (*os.File, error) {
-	f, err := os.CreateTemp(dir, prefix+"*")
-	if err != nil {
-		return nil, err
+	for range 100 {
+		f, err := os.CreateTemp(dir, prefix+"*")
+		if err != nil {
+			return nil, err
+		}
+		if testHookTempCreated != nil {
+			testHookTempCreated(f.Name())
+		}
+		if err := lockFile(f, true, false); err != nil {
+			return nil, errors.Join(err, f.Close(), ignoreNotExist(os.Remove(f.Name())))
+		}
+		if ok, err := stillNamed(f); ok || err != nil {
+			if err != nil {
+				err = errors.Join(err, f.Close(), ignoreNotExist(os.Remove(f.Name())))
+				f = nil
+			}
+			return f, err
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
 	}
-	if err := lockFile(f, true, false); err != nil {
-		return nil, errors.Join(err, f.Close(), os.Remove(f.Name()))
-	}
-	return f, nil
+	return nil, fmt.Errorf("creating a temporary file in %s: removed by cleanup each time: %w", dir, fs.ErrNotExist)
 }
+
+// stillNamed reports whether f's name still leads to f.
+func stillNamed(f *os.File) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	ni, err := os.Lstat(f.Name())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, ni), nil
+}
+
+// testHookTempCreated, when set by a test, runs between creating a
+// temporary file and locking it.
+var testHookTempCreated func(path string)
 
 // cleanIngests removes the files in dir whose creator died: those on which
 // a non-blocking exclusive flock succeeds. A missing dir is not an error.
@@ -195,6 +233,9 @@ func cleanIngests(dir string) error {
 	return errors.Join(errs...)
 }
 
+// removeIfUnlocked removes p if no live process holds its flock: the
+// temporary file of a writer that died. The lock is taken before the
+// name is removed, and only if the name still leads to the locked file.
 func removeIfUnlocked(p string) error {
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -205,6 +246,9 @@ func removeIfUnlocked(p string) error {
 	defer f.Close()
 	if err := lockFile(f, true, true); err != nil {
 		return nil // a live writer holds it
+	}
+	if ok, err := stillNamed(f); !ok || err != nil {
+		return err // renamed into place meanwhile, or replaced
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
