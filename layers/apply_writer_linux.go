@@ -9,11 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fileWriter writes the content and metadata of regular files on a
-// goroutine of its own while the extracting goroutine goes on parsing the
-// stream and creating the next files, so that the kernel's work per file
-// (creating it, copying its data into the page cache, setting its times,
-// closing it) is spread over two cores.
+// fileWriter writes the content and metadata of regular files on
+// goroutines of its own while the extracting goroutine goes on parsing
+// the stream and creating the next files, so that the kernel's work per
+// file (creating it, copying its data into the page cache, setting its
+// times, closing it) is spread over the cores. All ops of one file go to
+// the same goroutine (chosen by fd), in order.
 //
 // Only the file descriptor is handed over: the extracting goroutine
 // creates every file by name (openat O_CREAT|O_EXCL|O_NOFOLLOW in its
@@ -23,12 +24,13 @@ import (
 // unlinks its name; the writes then go to the orphaned inode, which is
 // what applying the entries one after the other would leave, too.
 type fileWriter struct {
-	ops    chan writeOp
+	ops    []chan writeOp
 	free   chan []byte
 	bufs   int // buffers allocated so far, up to writerBuffers
-	done   chan struct{}
+	wg     sync.WaitGroup
 	failed atomic.Bool
-	err    error // the first failure; read after done is closed
+	mu     sync.Mutex
+	err    error // the first failure; read after wg is done
 	once   sync.Once
 }
 
@@ -53,17 +55,20 @@ type fileMeta struct {
 }
 
 const (
+	writerCount   = 2         // goroutines writing; a file's ops all go to one
 	writerChunk   = 256 << 10 // bytes handed over per op
 	writerBuffers = 32        // chunks in flight at most (8 MiB)
 )
 
 func newFileWriter() *fileWriter {
 	w := &fileWriter{
-		ops:  make(chan writeOp, writerBuffers),
 		free: make(chan []byte, writerBuffers),
-		done: make(chan struct{}),
 	}
-	go w.loop()
+	for range writerCount {
+		c := make(chan writeOp, writerBuffers)
+		w.ops = append(w.ops, c)
+		w.wg.Go(func() { w.loop(c) })
+	}
 	return w
 }
 
@@ -89,7 +94,7 @@ func (w *fileWriter) buffer() []byte {
 func (w *fileWriter) write(fd int, r io.Reader, size int64, meta *fileMeta) error {
 	for {
 		if w.failed.Load() {
-			w.ops <- writeOp{fd: fd, last: true} // close only
+			w.ops[fd%len(w.ops)] <- writeOp{fd: fd, last: true} // close only
 			return w.wait()
 		}
 		n := int(min(size, writerChunk))
@@ -98,7 +103,7 @@ func (w *fileWriter) write(fd int, r io.Reader, size int64, meta *fileMeta) erro
 			buf = w.buffer()
 			if _, err := io.ReadFull(r, buf[:n]); err != nil {
 				w.free <- buf
-				w.ops <- writeOp{fd: fd, last: true} // close only
+				w.ops[fd%len(w.ops)] <- writeOp{fd: fd, last: true} // close only
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
 				}
@@ -108,19 +113,22 @@ func (w *fileWriter) write(fd int, r io.Reader, size int64, meta *fileMeta) erro
 		}
 		size -= int64(n)
 		last := size <= 0
-		w.ops <- writeOp{fd: fd, data: buf, last: last, meta: meta}
+		w.ops[fd%len(w.ops)] <- writeOp{fd: fd, data: buf, last: last, meta: meta}
 		if last {
 			return nil
 		}
 	}
 }
 
-func (w *fileWriter) loop() {
-	defer close(w.done)
-	for op := range w.ops {
+func (w *fileWriter) loop(ops chan writeOp) {
+	for op := range ops {
 		if op.meta != nil && !w.failed.Load() {
 			if err := apply(op); err != nil {
-				w.err = err
+				w.mu.Lock()
+				if w.err == nil {
+					w.err = err
+				}
+				w.mu.Unlock()
 				w.failed.Store(true)
 			}
 		}
@@ -179,8 +187,12 @@ func setFileMeta(fd int, m *fileMeta) error {
 // wait stops the writer once everything handed over is written and
 // returns its first error. It may be called more than once.
 func (w *fileWriter) wait() error {
-	w.once.Do(func() { close(w.ops) })
-	<-w.done
+	w.once.Do(func() {
+		for _, c := range w.ops {
+			close(c)
+		}
+	})
+	w.wg.Wait()
 	return w.err
 }
 
