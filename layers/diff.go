@@ -48,6 +48,10 @@ type DiffOptions struct {
 // opts.SourceDateEpoch, so the same change gives the same diffID.
 // Hardlinked files are written once and then as links.
 //
+// If w is a pipe with a buffer under 1 MiB, Diff enlarges the buffer to
+// 1 MiB (F_SETPIPE_SZ, within the unprivileged limit), which makes writing
+// into it markedly faster; nothing else about w changes.
+//
 // Nothing is followed: symlinks are stored as such. Diff does not close w;
 // cancelling ctx stops it between entries. On error, w may have received
 // part of a layer.
@@ -55,6 +59,7 @@ func Diff(ctx context.Context, lower, upper string, w io.Writer, opts *DiffOptio
 	if opts == nil {
 		opts = &DiffOptions{}
 	}
+	growPipe(w)
 	cw := newChunkWriter(w, !opts.SkipDigest)
 	tw := tar.NewWriter(cw)
 	d := &differ{ctx: ctx, tw: tw, opts: opts, lower: lower, upper: upper,

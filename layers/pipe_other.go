@@ -1,0 +1,8 @@
+//go:build !linux
+
+package layers
+
+import "io"
+
+// growPipe does nothing outside Linux.
+func growPipe(io.Writer) {}
