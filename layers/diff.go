@@ -87,8 +87,9 @@ func (d *differ) clamp(t time.Time) time.Time {
 // whiteoutTime is the mtime of whiteout and opaque entries.
 var whiteoutTime = time.Unix(0, 0)
 
-// chunkWriter hands full buffers to a goroutine that hashes them and writes
-// them to w, so that reading files and writing the stream overlap.
+// chunkWriter hands full buffers to goroutines that hash them and write
+// them to w, so that reading files, hashing and writing the stream
+// overlap.
 type chunkWriter struct {
 	w    io.Writer
 	buf  []byte
@@ -114,13 +115,25 @@ func newChunkWriter(w io.Writer, hash bool) *chunkWriter {
 	return c
 }
 
+// consume writes the full buffers to w. With hashing, a second goroutine
+// hashes each buffer before it is written, so that hashing a buffer
+// overlaps writing the one before.
 func (c *chunkWriter) consume() {
 	defer close(c.done)
-	for b := range c.full {
-		if c.err == nil {
-			if c.h != nil {
+	in := c.full
+	if c.h != nil {
+		hashed := make(chan []byte, pipeChunks)
+		go func() {
+			defer close(hashed)
+			for b := range c.full {
 				c.h.Hash().Write(b)
+				hashed <- b
 			}
+		}()
+		in = hashed
+	}
+	for b := range in {
+		if c.err == nil {
 			if _, c.err = c.w.Write(b); c.err != nil {
 				c.bad.Store(true)
 			}
