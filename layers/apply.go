@@ -124,6 +124,9 @@ func (x *extractor) run(ctx context.Context, p *pipeline) (digest.Digest, error)
 // relative to the layer root, "" for the root itself. A leading "/" is
 // dropped; ".." that would climb above the root is rejected.
 func cleanEntryName(name string) (string, error) {
+	if s, ok := plainEntryName(name); ok {
+		return s, nil
+	}
 	if name == "" || strings.IndexByte(name, 0) >= 0 {
 		return "", fmt.Errorf("name %q: %w", name, ErrInvalidEntry)
 	}
@@ -141,6 +144,31 @@ func cleanEntryName(name string) (string, error) {
 		}
 	}
 	return strings.TrimPrefix(path.Clean("/"+name), "/"), nil
+}
+
+// plainEntryName is cleanEntryName's fast path, without allocations, for
+// the names nearly every layer holds: relative, with no empty, "." or ".."
+// components and no NUL, after dropping one leading "./" and one trailing
+// "/". It reports false for any other name.
+func plainEntryName(name string) (string, bool) {
+	n := strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
+	if n == "" {
+		return "", false
+	}
+	start := 0
+	for i := 0; i <= len(n); i++ {
+		if i < len(n) && n[i] != '/' {
+			if n[i] == 0 {
+				return "", false
+			}
+			continue
+		}
+		if c := n[start:i]; c == "" || c == "." || c == ".." {
+			return "", false
+		}
+		start = i + 1
+	}
+	return n, true
 }
 
 // splitName splits a clean relative name into its parent ("" for the root)

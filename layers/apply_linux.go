@@ -22,7 +22,8 @@ type extractor struct {
 	opts     *ApplyOptions
 	cache    map[string]int      // parent rel path -> O_PATH dir fd
 	stale    []int               // fds dropped from cache, closed after the entry
-	written  map[string]struct{} // paths this layer created
+	written  []string            // paths this layer created, in order
+	wset     map[string]struct{} // written as a set, made when an opaque dir is pruned
 	dirs     []dirMeta           // modes and times set last
 	opaques  []string            // opaque dirs to prune (non-overlay mode)
 	last     string              // name of the last entry read, for errors
@@ -48,14 +49,13 @@ func newExtractor(dir string, opts *ApplyOptions) (*extractor, error) {
 		return nil, err
 	}
 	x := &extractor{
-		root:    r,
-		opts:    opts,
-		cache:   make(map[string]int),
-		written: make(map[string]struct{}),
-		sgid:    make(map[int]bool),
-		umask:   processUmask(),
-		euid:    os.Geteuid(),
-		egid:    os.Getegid(),
+		root:  r,
+		opts:  opts,
+		cache: make(map[string]int),
+		sgid:  make(map[int]bool),
+		umask: processUmask(),
+		euid:  os.Geteuid(),
+		egid:  os.Getegid(),
 	}
 	x.w = newFileWriter()
 	return x, nil
@@ -134,7 +134,7 @@ func (x *extractor) mkdirAllHops(rel string, hops int) error {
 	}
 	err = unix.Mkdirat(pfd, base, 0o755)
 	if err == nil {
-		x.written[rel] = struct{}{}
+		x.written = append(x.written, rel)
 		return nil
 	}
 	if err != unix.EEXIST {
@@ -227,7 +227,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 	if err := x.create(pfd, name, base, hdr, r); err != nil {
 		return err
 	}
-	x.written[name] = struct{}{}
+	x.written = append(x.written, name)
 	return nil
 }
 

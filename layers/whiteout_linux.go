@@ -36,7 +36,7 @@ func (x *extractor) whiteout(dir, w string) error {
 	if err := unix.Mknodat(pfd, w, unix.S_IFCHR, 0); err != nil {
 		return &fs.PathError{Op: "mknodat", Path: path.Join(dir, w), Err: err}
 	}
-	x.written[path.Join(dir, w)] = struct{}{}
+	x.written = append(x.written, path.Join(dir, w))
 	return nil
 }
 
@@ -116,7 +116,7 @@ func (x *extractor) prune(rel string) error {
 	}
 	for _, n := range names {
 		child := path.Join(rel, n)
-		if _, ok := x.written[child]; !ok {
+		if _, ok := x.writtenSet()[child]; !ok {
 			if err := x.removeAll(fd, n); err != nil {
 				return err
 			}
@@ -133,6 +133,17 @@ func (x *extractor) prune(rel string) error {
 		}
 	}
 	return nil
+}
+
+// writtenSet returns the paths this layer created as a set.
+func (x *extractor) writtenSet() map[string]struct{} {
+	if x.wset == nil {
+		x.wset = make(map[string]struct{}, len(x.written))
+		for _, p := range x.written {
+			x.wset[p] = struct{}{}
+		}
+	}
+	return x.wset
 }
 
 // removeAllAt removes name in directory dfd, with its content if it is a
