@@ -85,22 +85,36 @@ func attachInterfaces(ctx context.Context, hc *rtConn, containerNS *os.File, cfg
 // frame and its bridge port is disabled, so the bridge's first ARP request
 // to the container is lost and repeated only a second later), then the
 // carrier of a bridge that had lost it when its last port left (its queue
-// drops frames too). A GETLINK request applies the pending changes of the
-// link it asks for, so this asks for each host end, then each bridge, in
-// one batch. TestAttachReachableAtOnce fails without either part.
+// drops frames too). Asking a link's ethtool operations for its link state
+// applies its pending changes (see [rtConn.syncLink]), so this asks for
+// each host end, then each bridge; a link without that operation is asked
+// for with a GETLINK request, which does the same but also builds the
+// whole link message. TestAttachReachableAtOnce fails without either
+// part.
 func settleLinks(hc *rtConn, ifcs []Interface) error {
-	var b batch
+	type link struct{ kind, name string }
+	var links []link
 	bridges := map[string]bool{}
 	for _, ifc := range ifcs {
-		b.add(getLinkRequest(ifc.HostName), fmt.Sprintf("settling link %q", ifc.HostName))
+		links = append(links, link{"link", ifc.HostName})
 	}
 	for _, ifc := range ifcs {
 		if ifc.Bridge != "" && !bridges[ifc.Bridge] {
 			bridges[ifc.Bridge] = true
-			b.add(getLinkRequest(ifc.Bridge), fmt.Sprintf("settling bridge %q", ifc.Bridge))
+			links = append(links, link{"bridge", ifc.Bridge})
 		}
 	}
-	return b.run(hc)
+	for _, l := range links {
+		err := hc.syncLink(l.name)
+		if errors.Is(err, errors.ErrUnsupported) {
+			_, err = hc.do1(getLinkRequest(l.name))
+			err = linkErr(err)
+		}
+		if err != nil {
+			return fmt.Errorf("settling %s %q: %w", l.kind, l.name, err)
+		}
+	}
+	return nil
 }
 
 // ctrResult is the container namespace's netlink socket.
@@ -135,7 +149,7 @@ func allocateAll(ctx context.Context, cfg *Config) (res leaseResult) {
 			continue
 		}
 		if res.ipam == nil {
-			if res.ipam, res.err = NewIPAM(cfg.IPAM); res.err != nil {
+			if res.ipam, res.err = ipamAt(cfg.IPAM); res.err != nil {
 				return res
 			}
 		}
@@ -218,9 +232,9 @@ func configureContainer(c *rtConn, cfg *Config, peers []int) error {
 	// Loopback is always interface 1 of a network namespace.
 	b.add(setUpRequest(1), "setting loopback up")
 	for i, ifc := range cfg.Interfaces {
-		b.add(setUpRequest(peers[i]), fmt.Sprintf("setting %q up", ifc.Name))
+		b.add(setUpRequest(peers[i]), "setting %q up", ifc.Name)
 		for _, p := range ifc.Addresses {
-			b.add(addrRequest(peers[i], p), fmt.Sprintf("interface %s: adding address %v", ifc.Name, p))
+			b.add(addrRequest(peers[i], p), "interface %s: adding address %v", ifc.Name, p)
 		}
 		if i > 0 {
 			continue
@@ -230,7 +244,7 @@ func configureContainer(c *rtConn, cfg *Config, peers []int) error {
 			if err != nil {
 				return fmt.Errorf("interface %s: default route via %v: %w", ifc.Name, gw, err)
 			}
-			b.add(req, fmt.Sprintf("interface %s: adding default route via %v", ifc.Name, gw))
+			b.add(req, "interface %s: adding default route via %v", ifc.Name, gw)
 		}
 	}
 	for _, r := range cfg.Routes {
@@ -249,7 +263,7 @@ func configureContainer(c *rtConn, cfg *Config, peers []int) error {
 		if err != nil {
 			return fmt.Errorf("adding route %v: %w", r, err)
 		}
-		b.add(req, fmt.Sprintf("adding route %v", r))
+		b.add(req, "adding route %v", r)
 	}
 	return b.run(c)
 }
@@ -257,12 +271,21 @@ func configureContainer(c *rtConn, cfg *Config, peers []int) error {
 // batch is a list of requests sent together, each with what it does.
 type batch struct {
 	reqs []*nl.NetlinkRequest
-	what []string
+	what []what
 }
 
-func (b *batch) add(req *nl.NetlinkRequest, what string) {
+// what describes a request as a format and its arguments, formatted only
+// for an error.
+type what struct {
+	format string
+	args   []any
+}
+
+func (w what) String() string { return fmt.Sprintf(w.format, w.args...) }
+
+func (b *batch) add(req *nl.NetlinkRequest, format string, args ...any) {
 	b.reqs = append(b.reqs, req)
-	b.what = append(b.what, what)
+	b.what = append(b.what, what{format, args})
 }
 
 // run sends the batch and returns the first request's failure: the kernel

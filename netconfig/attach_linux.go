@@ -204,7 +204,7 @@ type natResult struct {
 func delLinks(hc *rtConn, ifcs []Interface) error {
 	var b batch
 	for _, ifc := range ifcs {
-		b.add(delLinkRequest(ifc.HostName), fmt.Sprintf("deleting link %q", ifc.HostName))
+		b.add(delLinkRequest(ifc.HostName), "deleting link %q", ifc.HostName)
 	}
 	rs, err := hc.do(b.reqs...)
 	if err != nil || len(ifcs) == 0 {
@@ -230,7 +230,7 @@ func releaseLeases(ctx context.Context, cfg Config) error {
 		}
 		if m == nil {
 			var err error
-			if m, err = NewIPAM(cfg.IPAM); err != nil {
+			if m, err = ipamAt(cfg.IPAM); err != nil {
 				return err
 			}
 		}

@@ -74,6 +74,20 @@ func NewIPAM(dir string, opts ...IPAMOption) (*IPAM, error) {
 	return m, nil
 }
 
+// ipamAt returns the IPAM of dir with the default options, without
+// creating dir: for the attach path, where a missing directory is just a
+// missing pool (fs.ErrNotExist), this saves a system call per attachment.
+func ipamAt(dir string) (*IPAM, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("IPAM directory is empty: %w", fs.ErrInvalid)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("IPAM directory %q: %w", dir, err)
+	}
+	return &IPAM{dir: abs, alive: ProcessAlive, now: time.Now}, nil
+}
+
 // Dir returns the IPAM's directory, made absolute.
 func (m *IPAM) Dir() string { return m.dir }
 

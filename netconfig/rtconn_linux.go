@@ -3,6 +3,7 @@ package netconfig
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -26,12 +27,16 @@ type rtConn struct {
 	mu  sync.Mutex
 	fd  int
 	seq uint32
-	buf []byte // receive buffer, allocated on first use
 }
 
 // rtBufSize bounds one received datagram. Replies here are single link,
 // address or route messages and acknowledgements, far smaller.
 const rtBufSize = 32 << 10
+
+// rtBufs holds receive buffers of rtBufSize bytes, shared by every rtConn:
+// most connections live for one Attach, and allocating (and zeroing) a
+// buffer for each cost more than the rest of their user-space work.
+var rtBufs = sync.Pool{New: func() any { b := make([]byte, rtBufSize); return &b }}
 
 // openRTConn opens a route netlink socket in the calling thread's network
 // namespace. timeout, if positive, bounds each send and receive.
@@ -45,15 +50,11 @@ func openRTConn(timeout time.Duration) (_ *rtConn, retErr error) {
 			unix.Close(fd)
 		}
 	}()
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, os.NewSyscallError("bind", err)
-	}
-	// Acknowledgements without the request's payload, but with the
-	// kernel's error message.
-	for _, opt := range []int{unix.NETLINK_CAP_ACK, unix.NETLINK_EXT_ACK} {
-		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, opt, 1); err != nil {
-			return nil, os.NewSyscallError("setsockopt", err)
-		}
+	// Acknowledgements of failures with the kernel's error message. (The
+	// socket needs no bind: the kernel binds it to a port of its choosing
+	// on the first send.)
+	if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1); err != nil {
+		return nil, os.NewSyscallError("setsockopt", err)
 	}
 	if timeout > 0 {
 		tv := unix.NsecToTimeval(timeout.Nanoseconds())
@@ -96,9 +97,6 @@ func (c *rtConn) do(reqs ...*nl.NetlinkRequest) ([]rtReply, error) {
 	if c.fd < 0 {
 		return nil, fmt.Errorf("netlink socket: %w", os.ErrClosed)
 	}
-	if c.buf == nil {
-		c.buf = make([]byte, rtBufSize)
-	}
 	first := c.seq + 1
 	var out []byte
 	for _, r := range reqs {
@@ -110,16 +108,20 @@ func (c *rtConn) do(reqs ...*nl.NetlinkRequest) ([]rtReply, error) {
 	if err := sendAll(c.fd, out); err != nil {
 		return nil, err
 	}
+	bp := rtBufs.Get().(*[]byte)
+	defer rtBufs.Put(bp)
 	replies := make([]rtReply, len(reqs))
 	for pending := len(reqs); pending > 0; {
-		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		// A read: only the kernel can send to this socket's port (other
+		// senders need CAP_NET_ADMIN), so the source address is not needed.
+		n, err := unix.Read(c.fd, *bp)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return nil, os.NewSyscallError("recvfrom", err)
+			return nil, os.NewSyscallError("read", err)
 		}
-		msgs, err := syscall.ParseNetlinkMessage(c.buf[:n])
+		msgs, err := syscall.ParseNetlinkMessage((*bp)[:n])
 		if err != nil {
 			return nil, fmt.Errorf("parsing netlink reply: %w", err)
 		}
@@ -130,7 +132,7 @@ func (c *rtConn) do(reqs ...*nl.NetlinkRequest) ([]rtReply, error) {
 				continue // a late reply to an earlier, failed exchange
 			}
 			if m.Header.Type != unix.NLMSG_ERROR {
-				m.Data = append([]byte(nil), m.Data...) // c.buf is reused
+				m.Data = append([]byte(nil), m.Data...) // the buffer is reused
 				replies[i].msgs = append(replies[i].msgs, m)
 				continue
 			}
@@ -141,14 +143,19 @@ func (c *rtConn) do(reqs ...*nl.NetlinkRequest) ([]rtReply, error) {
 	return replies, nil
 }
 
+// sendAll writes b, requests for the kernel: an unconnected netlink
+// socket sends to the kernel when no address is given.
 func sendAll(fd int, b []byte) error {
 	for {
-		err := unix.Sendto(fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		n, err := unix.Write(fd, b)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return os.NewSyscallError("sendto", err)
+			return os.NewSyscallError("write", err)
+		}
+		if n != len(b) {
+			return fmt.Errorf("netlink write: %d of %d bytes: %w", n, len(b), io.ErrShortWrite)
 		}
 		return nil
 	}
