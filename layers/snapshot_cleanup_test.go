@@ -3,6 +3,7 @@ package layers_test
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -74,4 +75,21 @@ func TestSnapshotterOpenDuringPrepareAndRemove(t *testing.T) {
 	ents, err := os.ReadDir(filepath.Join(root, "snapshots"))
 	require.NoError(t, err)
 	assert.Len(t, ents, 1, "only the base snapshot's dir is left")
+}
+
+// Removing a snapshot whose dir is already gone drops its record.
+func TestSnapshotterRemoveMissingDir(t *testing.T) {
+	root := t.TempDir()
+	s, err := layers.NewCopy(root)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Prepare(t.Context(), "k", "")
+	require.NoError(t, err)
+	dirs, err := filepath.Glob(filepath.Join(root, "snapshots", "*"))
+	require.NoError(t, err)
+	require.Len(t, dirs, 1)
+	require.NoError(t, os.RemoveAll(dirs[0]))
+	require.NoError(t, s.Remove(t.Context(), "k"))
+	_, err = s.Stat(t.Context(), "k")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
 }

@@ -197,10 +197,10 @@ func (e *engine) remove(ctx context.Context, key string) error {
 		// process's cleanup leaves it to this one.
 		dir = e.dir(r.ID)
 		var err error
-		if lock, err = lockDir(dir); err != nil {
+		if lock, err = lockDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		delete(m.Snapshots, key)
+		delete(m.Snapshots, key) // a missing dir: only the record is left
 		return nil
 	})
 	if err != nil {
@@ -208,6 +208,9 @@ func (e *engine) remove(ctx context.Context, key string) error {
 			err = errors.Join(err, ignoreNotExist(os.Remove(filepath.Join(dir, lockName))), lock.Close())
 		}
 		return fmt.Errorf("removing snapshot %q: %w", key, err)
+	}
+	if lock == nil {
+		return nil
 	}
 	// The record is gone; the next open removes the dir if this fails.
 	if err := removeLockedDir(dir, lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
