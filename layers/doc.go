@@ -76,7 +76,14 @@
 // metadata are written to temporary files and renamed or linked into
 // place, and updates hold a flock. A process killed mid-write leaves no
 // visible partial blob or snapshot; the next [NewLayout], [NewOverlay] or
-// [NewCopy] removes its leftovers.
+// [NewCopy] removes its leftovers, and only those: a temporary file or
+// snapshot dir is removed only when no live process holds its flock, so
+// opening a store or snapshotter never disturbs another process's write,
+// Prepare or Remove in progress.
+//
+// [Apply] and [Diff] use goroutines of their own (decompressing and
+// hashing the stream; writing files, or reading them ahead) and both
+// cores of a small machine; all have ended when they return.
 //
 // # Security
 //
