@@ -43,8 +43,9 @@ func main() {
 	size := flag.Int64("size", 300<<20, "uncompressed bytes of file content")
 	only := flag.String("only", "", "run only the variants whose name contains one of these comma-separated substrings")
 	cpu := flag.Bool("cpu", false, "also report user+sys CPU time per variant (rusage of this process and its children)")
+	settle := flag.Duration("settle", 35*time.Second, "wait after the setup (and any deletion before it) before the first measurement")
 	flag.Parse()
-	opts := options{runs: *runs, files: *files, size: *size, cpu: *cpu}
+	opts := options{runs: *runs, files: *files, size: *size, cpu: *cpu, settle: *settle}
 	if *only != "" {
 		opts.only = strings.Split(*only, ",")
 	}
@@ -59,6 +60,12 @@ type options struct {
 	size        int64
 	only        []string // substrings of the variant names to run; nil: all
 	cpu         bool
+	// settle is waited for before the first measurement: ext4 without a
+	// journal skips, one by one, inodes deleted in the last 30 s when it
+	// allocates new ones, so files created right after a large tree was
+	// deleted (by the previous run of this command) cost several times
+	// more system time.
+	settle time.Duration
 }
 
 // selected filters vs by the -only substrings.
@@ -85,6 +92,9 @@ func run(ctx context.Context, work string, o options) error {
 		return err
 	}
 	trees := filepath.Join(work, "trees")
+	if err := os.RemoveAll(trees); err != nil { // left by an interrupted run
+		return err
+	}
 	if err := os.MkdirAll(trees, 0o755); err != nil {
 		return err
 	}
@@ -98,6 +108,8 @@ func run(ctx context.Context, work string, o options) error {
 	if _, err := layers.Apply(ctx, upper, mustOpen(in.tar), nil); err != nil {
 		return fmt.Errorf("making the diff source: %w", err)
 	}
+	sync()
+	time.Sleep(o.settle)
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("load average at the start: %s\n", strings.TrimSpace(string(load)))
 	applies := o.selected(applyVariants(in))
