@@ -261,4 +261,6 @@ type running struct {
 	// Stats and Delete; the reaper deletes it when the init exits.
 	cgroup *cgroups.Group
 	st     *State // the state Start recorded; nil for Exec
+	// release ends the parked thread of a direct start; nil otherwise.
+	release chan struct{}
 }

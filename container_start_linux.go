@@ -101,6 +101,13 @@ type starting struct {
 	conn  *initproto.Conn
 	tty   *os.File
 	host  *hostSide
+	// netns is the container's network namespace file, when it is not
+	// /proc/PID/ns/net of its init (the direct start).
+	netns string
+	// direct is the root file system of a direct start.
+	direct *rootfsConfig
+	// release ends the thread of a direct start, once the container exits.
+	release chan struct{}
 }
 
 func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr error) {
@@ -118,6 +125,13 @@ func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr er
 		return nil, err
 	}
 	hook("cgroup")
+	if canStartDirect(s.st) {
+		if err := s.spawnDirect(ctx); err != nil {
+			return nil, err
+		}
+		hook("ready")
+		return s.running()
+	}
 	if err := s.spawn(ctx); err != nil {
 		return nil, err
 	}
@@ -132,6 +146,11 @@ func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr er
 		return nil, err
 	}
 	hook("ready")
+	return s.running()
+}
+
+// running records the started container as running and hands it over.
+func (s *starting) running() (*running, error) {
 	s.st.Status, s.st.Started = StatusRunning, time.Now().UTC()
 	if err := s.store.update(s.st); err != nil {
 		return nil, err
@@ -160,6 +179,9 @@ func (s *starting) createState() error {
 // spawn re-executes the init in the new namespaces and records its PID.
 func (s *starting) spawn(ctx context.Context) (retErr error) {
 	kinds := namespaces.All &^ s.st.Share
+	if s.st.Cgroup != "" {
+		kinds &^= namespaces.Cgroup // made by the init once in its cgroup
+	}
 	if s.st.UserNS != nil {
 		kinds |= namespaces.User
 	}
@@ -284,7 +306,8 @@ func (s *starting) configure(ctx context.Context) error {
 // sendConfig sends the init what it needs to set the container up.
 func (s *starting) sendConfig(ctx context.Context) error {
 	cfg := initConfig{Process: s.st.process(len(s.c.ExtraFiles)), RootFS: rootfsConfigOf(s.st, s.store.etcMounts(s.st)),
-		RootFSMounts: s.st.RootFSMounts, Hostname: s.st.Hostname, Loopback: s.st.Share&namespaces.Net == 0}
+		RootFSMounts: s.st.RootFSMounts, Hostname: s.st.Hostname, Loopback: s.st.Share&namespaces.Net == 0,
+		CgroupNS: s.st.Cgroup != "" && s.st.Share&namespaces.Cgroup == 0}
 	if err := s.conn.Send(cfg); err != nil {
 		return s.handshakeErr(ctx, err)
 	}
@@ -387,6 +410,9 @@ func (s *starting) undo() error {
 	if s.conn != nil {
 		s.conn.Close()
 	}
+	if s.release != nil {
+		close(s.release)
+	}
 	if s.tty != nil {
 		s.tty.Close()
 	}
@@ -402,9 +428,12 @@ func (s *starting) undo() error {
 // finish hands the started container to a running, whose reaper goroutine
 // records the exit.
 func (s *starting) finish() *running {
-	s.conn.Close()
+	if s.conn != nil {
+		s.conn.Close()
+	}
 	r := &running{pid: s.st.PID, started: s.st.Started, done: make(chan struct{}), proc: s.proc, tty: s.tty, store: s.store,
-		host: s.host, cgroup: s.host.group, st: s.st}
+		host: s.host, cgroup: s.host.group, st: s.st, release: s.release}
+	s.release = nil
 	copies := s.stdio.startCopies(s.tty, s.c.Stdin, s.c.Stdout, s.c.Stderr)
 	go r.reap(s.st, copies)
 	return r
@@ -414,6 +443,9 @@ func (s *starting) finish() *running {
 func (r *running) reap(st *State, copies func()) {
 	code, err := r.proc.wait(context.Background())
 	r.code, r.waitErr = code, err
+	if r.release != nil {
+		close(r.release)
+	}
 	oom := false
 	if r.host != nil {
 		var herr error

@@ -23,6 +23,9 @@ type initConfig struct {
 	Hostname string `json:"hostname,omitempty"`
 	// Loopback brings lo up (the network namespace is new).
 	Loopback bool `json:"loopback,omitempty"`
+	// CgroupNS makes the cgroup namespace once the parent's "go" says the
+	// init is in its cgroup, so that the namespace's root is that cgroup.
+	CgroupNS bool `json:"cgroupNS,omitempty"`
 }
 
 // stageError is an error at a named stage of setup.
@@ -107,6 +110,11 @@ func runInit(conn *initproto.Conn, cfg *initConfig) error {
 	}
 	if err := atStage(initproto.StageHandshake, awaitGo(conn)); err != nil {
 		return err
+	}
+	if cfg.CgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return atStage(initproto.StageCgroup, &fs.PathError{Op: "unshare", Path: "cgroup namespace", Err: err})
+		}
 	}
 	return finish(conn, &cfg.Process, nil)
 }

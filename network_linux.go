@@ -56,7 +56,11 @@ func (s *starting) attachNetwork(ctx context.Context) error {
 	if hostNS != nil {
 		defer hostNS.Close()
 	}
-	ctrNS, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", s.st.PID))
+	path := s.netns
+	if path == "" {
+		path = fmt.Sprintf("/proc/%d/ns/net", s.st.PID)
+	}
+	ctrNS, err := os.Open(path)
 	if err != nil {
 		return s.wrapNet(err)
 	}
@@ -73,7 +77,19 @@ func (s *starting) attachNetwork(ctx context.Context) error {
 	if err := s.writeEtc(n.Config); err != nil {
 		return s.wrapNet(err)
 	}
-	return s.wrapNet(s.store.refreshHosts(n.bridge(), ""))
+	if s.netns != "" {
+		return nil // a direct start: refreshPeers once the PID is known
+	}
+	return s.refreshPeers()
+}
+
+// refreshPeers rewrites the /etc/hosts of every container on the bridge,
+// this one included once its PID is recorded.
+func (s *starting) refreshPeers() error {
+	if n := s.st.Network; n != nil && n.Mode == NetworkBridge {
+		return s.wrapNet(s.store.refreshHosts(n.bridge(), ""))
+	}
+	return nil
 }
 
 func (s *starting) wrapNet(err error) error {

@@ -2,6 +2,7 @@ package berth
 
 import (
 	"io/fs"
+	"path"
 
 	"golang.org/x/sys/unix"
 
@@ -17,6 +18,16 @@ type rootfsConfig = namespaces.RootFS
 // devices, masked and read-only paths.
 func rootfsConfigOf(st *State, etc []namespaces.MountSpec) rootfsConfig {
 	mounts := append(namespaces.DefaultMounts(), etc...)
+	if st.Cgroup != "" {
+		// The view of the container's own cgroup, bound from the host's
+		// hierarchies: the same whether or not the cgroup namespace is
+		// made yet.
+		for i := range mounts {
+			if mounts[i].Type == "cgroup" {
+				mounts[i].Source = path.Join("/", st.Cgroup)
+			}
+		}
+	}
 	return namespaces.RootFS{
 		Path:          st.RootFS,
 		ReadOnly:      st.ReadOnlyRootFS,

@@ -34,6 +34,9 @@ func (s *setup) mountCgroup(m plannedMount) error {
 	defer unix.Close(fd)
 	flags := m.opts.flags &^ (msBind | msRec)
 	if len(hier) == 1 && hier[0].MountPoint == hostCgroupDir && hier[0].FSType == "cgroup2" {
+		if path.IsAbs(m.Source) {
+			return bindCgroupDir(fd, s.rootfd, m.Target, path.Join(hostCgroupDir, m.Source), flags)
+		}
 		err := unix.Mount("cgroup2", fdPath(fd), "cgroup2", flags, "")
 		if err != nil && !errors.Is(err, unix.EPERM) {
 			return &fs.PathError{Op: "mount cgroup2", Path: m.Target, Err: err}
@@ -54,7 +57,7 @@ func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []moun
 	}
 	defer unix.Close(top)
 	for _, h := range hier {
-		if err := mountHierarchy(top, m.Target, h, flags); err != nil {
+		if err := mountHierarchy(top, m.Target, m.Source, h, flags); err != nil {
 			return err
 		}
 	}
@@ -66,7 +69,7 @@ func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []moun
 
 // mountHierarchy mounts host hierarchy h in the directory of its name below
 // the tmpfs open as top.
-func mountHierarchy(top int, target string, h mountInfo, flags uintptr) error {
+func mountHierarchy(top int, target, source string, h mountInfo, flags uintptr) error {
 	name := path.Base(h.MountPoint)
 	where := path.Join(target, name)
 	// top is the tmpfs just mounted: make the directory, then open it.
@@ -78,16 +81,13 @@ func mountHierarchy(top int, target string, h mountInfo, flags uintptr) error {
 		return fmt.Errorf("cgroup mount on %q: %w", where, err)
 	}
 	defer unix.Close(sub)
-	data := ""
-	if h.FSType == "cgroup" {
-		data = cgroupV1Options(h.SuperOptions)
-	}
-	err = unix.Mount("cgroup", fdPath(sub), h.FSType, flags, data)
-	if errors.Is(err, unix.EPERM) {
-		return nil
+	if path.IsAbs(source) {
+		err = bindCgroupDir(sub, top, name, path.Join(h.MountPoint, source), flags)
+	} else {
+		err = mountCgroupFS(sub, where, h, flags)
 	}
 	if err != nil {
-		return &fs.PathError{Op: "mount " + h.FSType, Path: where, Err: err}
+		return err
 	}
 	if !strings.Contains(name, ",") {
 		return nil
@@ -99,6 +99,45 @@ func mountHierarchy(top int, target string, h mountInfo, flags uintptr) error {
 		}
 	}
 	return nil
+}
+
+// mountCgroupFS mounts hierarchy h onto the directory open as fd: in a
+// cgroup namespace its root is the namespace's. EPERM (cgroup v1 in a user
+// namespace) leaves the directory empty.
+func mountCgroupFS(fd int, where string, h mountInfo, flags uintptr) error {
+	data := ""
+	if h.FSType == "cgroup" {
+		data = cgroupV1Options(h.SuperOptions)
+	}
+	err := unix.Mount("cgroup", fdPath(fd), h.FSType, flags, data)
+	if err != nil && !errors.Is(err, unix.EPERM) {
+		return &fs.PathError{Op: "mount " + h.FSType, Path: where, Err: err}
+	}
+	return nil
+}
+
+// bindCgroupDir binds the host's cgroup directory dir onto the directory
+// open as fd (found again as where below parent once mounted on), with
+// flags (read-only, nosuid...): the view of one cgroup whatever the
+// caller's cgroup namespace. A dir missing in this hierarchy leaves the
+// target empty.
+func bindCgroupDir(fd, parent int, where, dir string, flags uintptr) error {
+	err := unix.Mount(dir, fdPath(fd), "", unix.MS_BIND, "")
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return &fs.PathError{Op: "mount bind " + dir, Path: where, Err: err}
+	}
+	if flags&^msRec == 0 {
+		return nil
+	}
+	top, err := walk(parent, where, walkNoCreate, 0, true)
+	if err != nil {
+		return fmt.Errorf("reopening %q: %w", where, err)
+	}
+	defer unix.Close(top)
+	return remountFD(top, where, flags&^msRec, false)
 }
 
 // cgroupV1Options keeps the options that pick a v1 hierarchy: its

@@ -8,10 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maskPaths hides each masked path that exists: a directory under an empty
+// maskPaths hides each masked path that exists and include accepts: a directory under an empty
 // read-only tmpfs, anything else under the host's /dev/null.
-func (s *setup) maskPaths() error {
+func (s *setup) maskPaths(include func(string) bool) error {
 	for _, p := range s.r.MaskedPaths {
+		if !include(p) {
+			continue
+		}
 		fd, err := walk(s.rootfd, p, walkNoCreate, 0, true)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 			continue
@@ -33,6 +36,9 @@ func (s *setup) maskOne(fd int, p string) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &fs.PathError{Op: "fstat", Path: p, Err: err}
 	}
+	if s.noProcSelf {
+		return maskByFD(fd, s.nullfd, p, st.Mode&unix.S_IFMT == unix.S_IFDIR)
+	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 		if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", flags, "mode=555"); err != nil {
@@ -46,10 +52,14 @@ func (s *setup) maskOne(fd int, p string) error {
 	return nil
 }
 
-// readOnlyPaths binds each read-only path that exists onto itself and
+// readOnlyPaths binds each read-only path that exists (and include
+// accepts) onto itself and
 // remounts it read-only, submounts included.
-func (s *setup) readOnlyPaths() error {
+func (s *setup) readOnlyPaths(include func(string) bool) error {
 	for _, p := range s.r.ReadOnlyPaths {
+		if !include(p) {
+			continue
+		}
 		fd, err := walk(s.rootfd, p, walkNoCreate, 0, true)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 			continue
@@ -96,6 +106,40 @@ func cloneReadOnly(fd int, p string) error {
 	}
 	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return &fs.PathError{Op: "move_mount", Path: p, Err: err}
+	}
+	return nil
+}
+
+// maskByFD masks the path open as fd with the new mount API, which needs
+// no /proc/self: a detached read-only tmpfs for a directory, a clone of
+// the /dev/null mount open as nullfd for anything else, moved onto fd.
+func maskByFD(fd, nullfd int, p string, dir bool) error {
+	var mfd int
+	if dir {
+		fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+		if err != nil {
+			return &fs.PathError{Op: "fsopen tmpfs", Path: p, Err: err}
+		}
+		defer unix.Close(fsfd)
+		if err := unix.FsconfigSetString(fsfd, "mode", "555"); err != nil {
+			return &fs.PathError{Op: "fsconfig mode", Path: p, Err: err}
+		}
+		if err := unix.FsconfigCreate(fsfd); err != nil {
+			return &fs.PathError{Op: "fsconfig create tmpfs", Path: p, Err: err}
+		}
+		attrs := unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
+		if mfd, err = unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attrs); err != nil {
+			return &fs.PathError{Op: "fsmount tmpfs mask", Path: p, Err: err}
+		}
+	} else {
+		var err error
+		if mfd, err = unix.OpenTree(nullfd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH); err != nil {
+			return &fs.PathError{Op: "open_tree /dev/null", Path: p, Err: err}
+		}
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return &fs.PathError{Op: "move_mount mask", Path: p, Err: err}
 	}
 	return nil
 }

@@ -15,6 +15,13 @@ func (s *setup) mountOne(m plannedMount) error {
 	if m.Type == "cgroup" && !m.opts.bind() {
 		return s.mountCgroup(m)
 	}
+	if s.deferred(m) {
+		fd, err := walk(s.rootfd, m.Target, walkMkdir, 0o755, true)
+		if err != nil {
+			return fmt.Errorf("mount on %q: %w", m.Target, err)
+		}
+		return unix.Close(fd)
+	}
 	create := walkMkdir
 	if m.opts.bind() {
 		fi, err := os.Stat(m.Source)

@@ -84,6 +84,13 @@ type RootFS struct {
 	// all mounts are rslave during Setup, so nothing Setup mounts reaches
 	// the host.
 	Propagation string
+	// DeferProc leaves the "proc" mounts, and the masked and read-only
+	// paths below them, to [RootFS.MountProc]: Setup only makes their
+	// target directories. It is for a caller that sets the root up from
+	// outside the container's PID namespace, whose first process must
+	// exist before its /proc can be mounted. False: Setup mounts /proc
+	// itself, showing the calling process's PID namespace.
+	DeferProc bool
 }
 
 // DefaultMounts returns Docker's default mounts: /proc (nosuid, noexec,

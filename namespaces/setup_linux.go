@@ -58,8 +58,8 @@ func (r *RootFS) Setup() error {
 		{"mounting", s.mountAll},
 		{"creating devices", s.makeDevices},
 		{"creating /dev links", s.makeDevLinks},
-		{"masking paths", s.maskPaths},
-		{"making paths read-only", s.readOnlyPaths},
+		{"masking paths", func() error { return s.maskPaths(s.notDeferred) }},
+		{"making paths read-only", func() error { return s.readOnlyPaths(s.notDeferred) }},
 		{"pivoting root", s.pivot},
 		{"finishing root", s.finishRoot},
 	}
@@ -77,6 +77,9 @@ type setup struct {
 	plan   *plan
 	rootfd int // O_PATH descriptor of the bound rootfs
 	nullfd int // O_PATH descriptor of the host's /dev/null
+	// noProcSelf: /proc/self is not this thread's (MountProc), so mounts
+	// go through descriptors only.
+	noProcSelf bool
 }
 
 func (s *setup) close() {
