@@ -27,8 +27,24 @@ func output(t *testing.T, mutate func(*berth.Container), args ...string) (string
 	return stdout.String(), stderr.String(), code
 }
 
+// forEachStart runs f once for each way Start can go: the direct start
+// (where the kernel allows it) and the re-executed init.
+func forEachStart(t *testing.T, f func(t *testing.T)) {
+	if berth.DirectStartSupported() {
+		t.Run("direct start", f)
+	}
+	t.Run("re-executed init", func(t *testing.T) {
+		berth.ForceReexec(t)
+		f(t)
+	})
+}
+
 func TestIsolation(t *testing.T) {
 	testutil.RequireRoot(t)
+	forEachStart(t, testIsolation)
+}
+
+func testIsolation(t *testing.T) {
 	testutil.CheckLeaks(t)
 	hostHostname, err := os.Hostname()
 	require.NoError(t, err)
@@ -124,6 +140,22 @@ func TestIsolation(t *testing.T) {
 		out, _, code = output(t, func(c *berth.Container) { c.Unconfined = true }, "mknod", "/tmp/null", "c", "1", "3")
 		assert.Equal(t, 0, code)
 		assert.Contains(t, out, "created")
+	})
+	t.Run("own cgroup namespace and view", func(t *testing.T) {
+		out, _, _ := output(t, nil, "cat", "/proc/self/cgroup")
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.Contains(line, "name=systemd") || strings.HasPrefix(line, "0::") {
+				continue // hierarchies Berth does not manage
+			}
+			assert.True(t, strings.HasSuffix(line, ":/"), "the container's cgroup is its namespace's root: %s", line)
+		}
+		if !testutil.HasFeature("cgroup1:pids") {
+			return
+		}
+		max := int64(77)
+		limit := &cgroups.Resources{Pids: &cgroups.Pids{Max: &max}}
+		out, _, _ = output(t, func(c *berth.Container) { c.Resources = limit }, "cat", "/sys/fs/cgroup/pids/pids.max")
+		assert.Equal(t, "77", strings.TrimSpace(out), "the view is the container's own group")
 	})
 	t.Run("no_new_privs", func(t *testing.T) {
 		out, _, _ := output(t, nil, "nnp")

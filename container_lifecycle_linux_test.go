@@ -188,6 +188,10 @@ func TestExec(t *testing.T) {
 
 func TestInitErrors(t *testing.T) {
 	testutil.RequireRoot(t)
+	forEachStart(t, testInitErrors)
+}
+
+func testInitErrors(t *testing.T) {
 	testutil.CheckLeaks(t)
 	tests := []struct {
 		name   string

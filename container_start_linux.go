@@ -31,8 +31,11 @@ func hook(step string) {
 // effect. A setup failure is an [*InitError] naming the stage, and leaves
 // nothing behind. Start fails if the container was started before.
 //
-// Call Start from a goroutine that is not locked to an OS thread about to
-// end: the init is killed (SIGKILL) when the thread that started it exits.
+// An attached container's first process is killed (SIGKILL) when the
+// thread that forked it ends: the direct start forks from a thread of its
+// own that lives as long as the container; the re-executed init is forked
+// from the calling goroutine's thread, so call Start from a goroutine that
+// is not locked to an OS thread about to end.
 func (c *Container) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -112,8 +115,15 @@ type starting struct {
 
 func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr error) {
 	s := &starting{c: c, st: st}
+	var d *directStart
+	if canStartDirect(st) {
+		d = s.startThread() // its namespaces while the state and cgroup are made
+	}
 	defer func() {
 		if retErr != nil {
+			if d != nil {
+				d.stop()
+			}
 			retErr = errors.Join(retErr, s.undo())
 		}
 	}()
@@ -125,8 +135,8 @@ func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr er
 		return nil, err
 	}
 	hook("cgroup")
-	if canStartDirect(s.st) {
-		if err := s.spawnDirect(ctx); err != nil {
+	if d != nil {
+		if err := s.spawnDirect(ctx, d); err != nil {
 			return nil, err
 		}
 		hook("ready")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -69,6 +70,9 @@ type directStart struct {
 	s     *starting
 	files []*os.File // the child's fds 0..n-1
 	park  bool
+	// hostReady is closed once the state, the cgroup and the files are
+	// ready for the thread.
+	hostReady chan struct{}
 	// nsReady gets the thread's TID once it is in its namespaces.
 	nsReady chan directEvent
 	// forked gets the child's PID and pidfd.
@@ -79,8 +83,9 @@ type directStart struct {
 	hostDone chan error
 	// result is the end of the start: nil once the program runs.
 	result chan error
-	// abort tells the thread to give up (ctx cancelled).
-	abort chan struct{}
+	// abort tells the thread to give up (the start failed).
+	abort     chan struct{}
+	abortOnce sync.Once
 	// release lets a parked thread end.
 	release chan struct{}
 }
@@ -90,9 +95,24 @@ type directEvent struct {
 	err             error
 }
 
+// startThread starts the thread of a direct start, which makes the
+// container's namespaces while the caller creates its state and cgroup,
+// then waits for spawnDirect.
+func (s *starting) startThread() *directStart {
+	d := &directStart{s: s, park: true, hostReady: make(chan struct{}),
+		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1), pidns: make(chan *os.File, 1),
+		hostDone: make(chan error, 1), result: make(chan error, 1), abort: make(chan struct{}), release: make(chan struct{})}
+	go d.thread()
+	return d
+}
+
+// stop makes the thread give up, if it still waits for anything.
+func (d *directStart) stop() { d.abortOnce.Do(func() { close(d.abort) }) }
+
 // spawnDirect starts the container by the direct path, up to its program
-// running. On failure the caller's undo kills and reaps the child.
-func (s *starting) spawnDirect(ctx context.Context) error {
+// running, once its state and cgroup exist. On failure the caller's undo
+// kills and reaps the child.
+func (s *starting) spawnDirect(ctx context.Context, d *directStart) error {
 	stdio, err := newStdio(s.c.Stdin, s.c.Stdout, s.c.Stderr, false)
 	if err != nil {
 		return &InitError{Stage: initproto.StageStart, Err: err}
@@ -101,14 +121,10 @@ func (s *starting) spawnDirect(ctx context.Context) error {
 	if err := s.createEtcFiles(); err != nil {
 		return &InitError{Stage: initproto.StageNetwork, Err: err}
 	}
-	d := &directStart{s: s, park: true,
-		files:   append([]*os.File{stdio.child[0], stdio.child[1], stdio.child[2]}, s.c.ExtraFiles...),
-		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1), pidns: make(chan *os.File, 1),
-		hostDone: make(chan error, 1), result: make(chan error, 1), abort: make(chan struct{}), release: make(chan struct{})}
-	go d.thread()
-	err = s.driveDirect(ctx, d)
-	if err != nil {
-		close(d.abort)
+	d.files = append([]*os.File{stdio.child[0], stdio.child[1], stdio.child[2]}, s.c.ExtraFiles...)
+	close(d.hostReady)
+	if err := s.driveDirect(ctx, d); err != nil {
+		d.stop()
 		return err
 	}
 	s.release = d.release
@@ -141,13 +157,16 @@ func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
 	go func() { netErr <- s.attachNetwork(ctx) }()
 	ev, err = recvEvent(ctx, d.forked)
 	if err != nil {
+		if ev.pid > 0 {
+			err = errors.Join(err, s.recordChild(ev.pid, ev.pidfd, d)) // for undo to reap it
+		}
 		return errors.Join(err, <-netErr)
 	}
 	// The child has its copies; ours would keep its pipes from ending.
 	s.stdio.closeChildEnds()
 	hostErr := s.recordChild(ev.pid, ev.pidfd, d)
 	hook("spawned")
-	if hostErr == nil {
+	if hostErr == nil && !s.threadJoined() {
 		hostErr = s.host.joinCgroup(ev.pid)
 	}
 	hostErr = errors.Join(hostErr, <-netErr)
@@ -165,6 +184,12 @@ func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
 	case <-ctx.Done():
 		return &InitError{Stage: initproto.StageHandshake, Err: ctx.Err()}
 	}
+}
+
+// threadJoined reports whether the thread joins the container's cgroup
+// itself (cgroup v1; on v2 the child is born in it).
+func (s *starting) threadJoined() bool {
+	return s.host.group != nil && s.host.cgroupDir == nil
 }
 
 func recvEvent(ctx context.Context, ch chan directEvent) (directEvent, error) {
@@ -242,27 +267,19 @@ func (d *directStart) run() error {
 		return err
 	}
 	d.nsReady <- directEvent{tid: unix.Gettid()}
-	sp, path, err := d.setup()
-	if err != nil {
-		d.forked <- directEvent{err: err}
-		return err
+	select {
+	case <-d.hostReady:
+	case <-d.abort:
+		return errors.New("start cancelled")
 	}
-	goR, goW, errR, closePipes, err := directPipes()
-	if err != nil {
-		err = &InitError{Stage: initproto.StageStart, Err: err}
-		d.forked <- directEvent{err: err}
-		return err
+	ev, pipes, path, sp := d.forkChild()
+	if pipes != nil {
+		defer pipes.close()
 	}
-	defer closePipes()
-	sp.goFD, sp.errFD = goR, int(errR.writeFD)
-	sp.closeRanges = closeRangesExcept(append([]int{sp.goFD, sp.errFD}, sp.fds...))
-	pid, pidfd, err := d.fork(sp)
-	if err != nil {
-		d.forked <- directEvent{err: err}
-		return err
+	d.forked <- ev
+	if ev.err != nil {
+		return ev.err
 	}
-	errR.closeWrite()
-	d.forked <- directEvent{pid: pid, pidfd: pidfd}
 	if err := d.finishRoot(); err != nil {
 		return err
 	}
@@ -274,10 +291,58 @@ func (d *directStart) run() error {
 	case <-d.abort:
 		return errors.New("start cancelled")
 	}
-	if _, err := unix.Write(goW, []byte{1}); err != nil {
+	if _, err := unix.Write(pipes.goW, []byte{1}); err != nil {
 		return &InitError{Stage: initproto.StageHandshake, Err: &fs.PathError{Op: "write", Path: "start pipe", Err: err}}
 	}
-	return readChildError(errR.readFD, path, sp)
+	return readChildError(pipes.errR, path, sp)
+}
+
+// forkChild joins the container's cgroup, sets the container up and forks
+// its process, and moves back out of the cgroup whatever happened, before
+// anything is reported: the parent's clean-up kills what is in the
+// cgroup. A child forked before a failure is in the event with the error,
+// for the parent to reap.
+func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path string, sp *childSpec) {
+	restore, err := d.joinCgroup()
+	if err != nil {
+		return directEvent{err: err}, nil, "", nil
+	}
+	defer func() {
+		if restore == nil {
+			return
+		}
+		if err := restore(); err != nil && ev.err == nil {
+			ev.err = &InitError{Stage: initproto.StageCgroup, Err: err}
+		}
+	}()
+	sp, path, err = d.setup()
+	if err != nil {
+		return directEvent{err: err}, nil, "", nil
+	}
+	pipes, err = newChildPipes()
+	if err != nil {
+		return directEvent{err: &InitError{Stage: initproto.StageStart, Err: err}}, nil, "", nil
+	}
+	sp.goFD, sp.errFD = pipes.goR, pipes.errW
+	sp.closeRanges = closeRangesExcept(append([]int{sp.goFD, sp.errFD}, sp.fds...))
+	pid, pidfd, err := d.fork(sp)
+	pipes.closeErrW()
+	return directEvent{pid: pid, pidfd: pidfd, err: err}, pipes, path, sp
+}
+
+// joinCgroup moves this thread into the container's cgroup v1
+// hierarchies, so that the child it forks is born there: the thread moves
+// itself (tid 0), which the kernel does without the global lock whose
+// first taking waits for an RCU grace period. It returns how to move back.
+func (d *directStart) joinCgroup() (func() error, error) {
+	if !d.s.threadJoined() {
+		return nil, nil
+	}
+	restore, err := d.s.host.group.AddThread(0)
+	if err != nil {
+		return nil, &InitError{Stage: initproto.StageCgroup, Err: err}
+	}
+	return restore, nil
 }
 
 // finishRoot mounts the container's /proc once its PID namespace exists.
@@ -464,37 +529,40 @@ func (d *directStart) fork(sp *childSpec) (pid, pidfd int, err error) {
 	return p, int(fd), nil
 }
 
-// childPipe is the child's error pipe: close-on-exec, so that its end of
-// stream without a record means the exec succeeded.
-type childPipe struct {
-	readFD, writeFD int
+// childPipes are the go pipe (the child reads goR) and the error pipe,
+// close-on-exec, so that its end of stream without a record means the
+// exec succeeded.
+type childPipes struct {
+	goR, goW, errR, errW int
 }
 
-func (p *childPipe) closeWrite() {
-	if p.writeFD >= 0 {
-		unix.Close(p.writeFD)
-		p.writeFD = -1
-	}
-}
-
-// directPipes makes the go pipe (the child reads goR) and the error pipe.
-func directPipes() (goR, goW int, errP *childPipe, closeAll func(), err error) {
+func newChildPipes() (*childPipes, error) {
 	var g, e [2]int
 	if err := unix.Pipe2(g[:], unix.O_CLOEXEC); err != nil {
-		return 0, 0, nil, nil, os.NewSyscallError("pipe2", err)
+		return nil, os.NewSyscallError("pipe2", err)
 	}
 	if err := unix.Pipe2(e[:], unix.O_CLOEXEC); err != nil {
 		unix.Close(g[0])
 		unix.Close(g[1])
-		return 0, 0, nil, nil, os.NewSyscallError("pipe2", err)
+		return nil, os.NewSyscallError("pipe2", err)
 	}
-	errP = &childPipe{readFD: e[0], writeFD: e[1]}
-	return g[0], g[1], errP, func() {
-		unix.Close(g[0])
-		unix.Close(g[1])
-		errP.closeWrite()
-		unix.Close(errP.readFD)
-	}, nil
+	return &childPipes{goR: g[0], goW: g[1], errR: e[0], errW: e[1]}, nil
+}
+
+// closeErrW closes the parent's copy of the error pipe's write end, once
+// the child has its own.
+func (p *childPipes) closeErrW() {
+	if p.errW >= 0 {
+		unix.Close(p.errW)
+		p.errW = -1
+	}
+}
+
+func (p *childPipes) close() {
+	p.closeErrW()
+	for _, fd := range []int{p.goR, p.goW, p.errR} {
+		unix.Close(fd)
+	}
 }
 
 // readChildError waits for the child's exec: end of stream is success, a

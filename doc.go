@@ -56,12 +56,23 @@
 // seccomp allowlist, no_new_privs, RLIMIT_NOFILE 1024, the device allowlist
 // where a devices cgroup exists). A Container is single-use.
 //
-// The life of a container: Start makes its cgroup (/berth/ID by default),
-// clones the init into the new namespaces (on cgroup v2 straight into the
-// cgroup), and while the init waits, joins it to the cgroup on v1, writes
-// its uid/gid maps and attaches its network; the init then sets up the root
-// filesystem, drops privileges and execs the program. A setup failure is an
-// [*InitError] that names the stage. When the program exits, its owner (the
+// The life of a container: Start makes its cgroup (/berth/ID by default)
+// and its process, in one of two ways. The direct start (an attached
+// container without a user namespace or terminal, on Linux 6.18 or later)
+// runs no second Go program: a locked OS thread of the starting program
+// makes the mount, UTS, IPC and network namespaces, moves itself into the
+// cgroup on v1, sets up the root filesystem, and forks the container's
+// process into a new PID namespace (on cgroup v2 straight into the
+// cgroup); while the parent attaches the network and the thread mounts the
+// new /proc, the child waits, then makes its cgroup namespace, applies
+// limits, capabilities, user, no_new_privs and seccomp with raw system
+// calls and execs the program. Otherwise an init, this same program
+// re-executed, is cloned into the new namespaces, and while it waits the
+// parent joins it to the cgroup on v1, writes its uid/gid maps and attaches
+// its network; the init then sets up the root filesystem, drops privileges
+// and execs the program. Either way a setup failure is an [*InitError]
+// that names the stage, and the container sees only its own cgroup, as
+// the root of its cgroup namespace. When the program exits, its owner (the
 // starting program, or for a detached container the monitor process)
 // records the exit status, kills and deletes the cgroup and detaches the
 // network; Delete removes the snapshot and the state. [GC] and
@@ -111,8 +122,10 @@
 //
 // # Re-execution
 //
-// Go cannot run code between fork and exec, so a container's init is this
-// same program, executed again (from a sealed copy) inside the new
+// Go cannot run ordinary code between fork and exec, so where the direct
+// start does not apply (detached containers, user namespaces, terminals,
+// Exec, older kernels) a container's init is this same program, executed
+// again (sealed, so that the container cannot write to it) inside the new
 // namespaces. Every program that starts containers calls [Dispatch] (or
 // [Init]) first in main, and in TestMain for tests; in the re-executed
 // roles it runs the role and never returns to the program's own main.

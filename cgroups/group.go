@@ -41,6 +41,7 @@ type driver interface {
 	exists() error
 	set(r *Resources) error
 	addProc(pid int) error
+	addThread(tid int) (restore func() error, err error)
 	procs() ([]int, error)
 	subtreeProcs() ([]int, error)
 	stats(s *Stats) error
@@ -167,6 +168,29 @@ func (g *Group) AddProc(pid int) error {
 		return fmt.Errorf("adding process %d to cgroup %s: %w", pid, g.path, err)
 	}
 	return nil
+}
+
+// AddThread moves the thread tid of the calling process into the group,
+// in every managed cgroup v1 hierarchy, leaving the process's other
+// threads where they are: what that thread forks is born in the group.
+// tid 0 is the calling thread, which is the fast way: the kernel then
+// skips its global threadgroup lock, whose first taking after a quiet
+// spell waits for an RCU grace period (milliseconds); call it on a thread
+// locked with runtime.LockOSThread. restore moves the thread back to the
+// cgroups it was in, through files opened now (so it works after the
+// thread changed its root); with tid 0 call it on the same thread. On
+// cgroup v2, where a single thread can only move inside a threaded
+// subtree (use clone3's CLONE_INTO_CGROUP with [Group.OpenDir] instead),
+// it fails wrapping errors.ErrUnsupported.
+func (g *Group) AddThread(tid int) (restore func() error, err error) {
+	if tid < 0 {
+		return nil, fmt.Errorf("adding thread %d to cgroup %s: invalid tid: %w", tid, g.path, fs.ErrInvalid)
+	}
+	restore, err = g.d.addThread(tid)
+	if err != nil {
+		return nil, fmt.Errorf("adding thread %d to cgroup %s: %w", tid, g.path, err)
+	}
+	return restore, nil
 }
 
 // Procs returns the PIDs of the processes in the group itself (not its

@@ -53,8 +53,14 @@ func killLoop(ctx context.Context, d freezable, freezer bool) error {
 	}
 }
 
+// signalAll kills pids, never the calling process: one of its threads can
+// be in a group for a moment (see Group.AddThread).
 func signalAll(pids []int) error {
+	self := unix.Getpid()
 	for _, pid := range pids {
+		if pid == self {
+			continue
+		}
 		if err := unix.Kill(pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
 			return &fs.PathError{Op: "kill", Path: "/proc/" + itoa(pid), Err: err}
 		}

@@ -148,6 +148,77 @@ func (d *v1) addProc(pid int) error {
 	return nil
 }
 
+// addThread writes tid into each hierarchy's tasks file, after opening
+// the tasks files of the directories it comes from; restore writes it
+// back into those and closes them.
+func (d *v1) addThread(tid int) (func() error, error) {
+	home, err := d.threadHome(tid)
+	if err != nil {
+		return nil, err
+	}
+	val := itoa(tid)
+	restore := func(dirs []string) error {
+		var errs []error
+		for _, dir := range dirs {
+			if f := home[dir]; f != nil {
+				_, err := f.WriteString(val)
+				errs = append(errs, err)
+			}
+		}
+		for _, f := range home {
+			f.Close()
+		}
+		return errors.Join(errs...)
+	}
+	for i, dir := range d.hier {
+		if err := d.w.write(dir, "tasks", val); err != nil {
+			return nil, errors.Join(err, restore(d.hier[:i]))
+		}
+	}
+	return func() error { return restore(d.hier) }, nil
+}
+
+// threadHome opens, for each of the group's hierarchy directories, the
+// tasks file of the directory thread tid of this process (0: the calling
+// thread) is in, from its cgroup file.
+func (d *v1) threadHome(tid int) (_ map[string]*os.File, retErr error) {
+	path := "/proc/thread-self/cgroup"
+	if tid != 0 {
+		path = fmt.Sprintf("/proc/self/task/%d/cgroup", tid)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	home := map[string]*os.File{}
+	defer func() {
+		if retErr != nil {
+			for _, f := range home {
+				f.Close()
+			}
+		}
+	}()
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[1] == "" {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			dir, ok := d.dirs[c]
+			if !ok || home[dir] != nil {
+				continue
+			}
+			f, err := os.OpenFile(filepath.Join(d.roots[c], parts[2], "tasks"), os.O_WRONLY, 0)
+			if err != nil {
+				return nil, err
+			}
+			home[dir] = f
+			break
+		}
+	}
+	return home, nil
+}
+
 func (d *v1) procs() ([]int, error) { return readPids(d.hier[0]) }
 
 // subtreeProcs lists the processes in the group and its descendants in

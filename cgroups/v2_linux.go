@@ -186,6 +186,10 @@ func (d *v2) addProc(pid int) error {
 	return d.w.write(d.dir, "cgroup.procs", fmt.Sprint(pid))
 }
 
+func (d *v2) addThread(int) (func() error, error) {
+	return nil, fmt.Errorf("moving one thread: cgroup v2 moves processes: %w", errors.ErrUnsupported)
+}
+
 func (d *v2) procs() ([]int, error) { return readPids(d.dir) }
 
 func (d *v2) subtreeProcs() ([]int, error) { return subtreePids(d.dir) }

@@ -40,11 +40,13 @@ func TestCompareLifecycle(t *testing.T) {
 	}{
 		{"berth in-process", func(int) error {
 			c := &berth.Container{RootFS: rootfs, Args: []string{"/bin/true"}, StateDir: stateDir}
-			_, err := c.Run(t.Context())
-			return err
+			if _, err := c.Run(t.Context()); err != nil {
+				return err
+			}
+			return c.Delete(t.Context())
 		}},
 		{"berth CLI", func(int) error {
-			return exec.Command(cli, "--state-dir", stateDir, "run", "--rootfs", rootfs, "/bin/true").Run()
+			return exec.Command(cli, "--state-dir", stateDir, "run", "--rm", "--rootfs", rootfs, "/bin/true").Run()
 		}},
 		{"runc run", func(i int) error {
 			return exec.Command("runc", "--root", filepath.Join(bundle, "state-runc"), "run", "--bundle", bundle, fmt.Sprint("c-runc-", i)).Run()
