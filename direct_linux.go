@@ -487,7 +487,24 @@ func cStrings(ss []string) ([]*byte, error) {
 	return append(out, nil), nil
 }
 
+// seccompPrograms caches the filter of each capability set (building one
+// takes tens of microseconds); the children only read them.
+var seccompPrograms sync.Map // caps.Mask -> *unix.SockFprog
+
 func seccompProgram(capSet []int) (*unix.SockFprog, error) {
+	key := caps.Mask(capSet)
+	if p, ok := seccompPrograms.Load(key); ok {
+		return p.(*unix.SockFprog), nil
+	}
+	p, err := buildSeccompProgram(capSet)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := seccompPrograms.LoadOrStore(key, p)
+	return actual.(*unix.SockFprog), nil
+}
+
+func buildSeccompProgram(capSet []int) (*unix.SockFprog, error) {
 	arch, err := seccomp.Native()
 	if err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // v1 drives a group across the cgroup v1 hierarchies, one directory per
@@ -160,14 +162,13 @@ func (d *v1) addThread(tid int) (func() error, error) {
 	restore := func(dirs []string) error {
 		var errs []error
 		for _, dir := range dirs {
-			if f := home[dir]; f != nil {
-				_, err := f.WriteString(val)
-				errs = append(errs, err)
+			if fd, ok := home[dir]; ok {
+				if _, err := unix.Write(fd, []byte(val)); err != nil {
+					errs = append(errs, &fs.PathError{Op: "write", Path: "tasks of " + dir, Err: err})
+				}
 			}
 		}
-		for _, f := range home {
-			f.Close()
-		}
+		closeAll(home)
 		return errors.Join(errs...)
 	}
 	for i, dir := range d.hier {
@@ -181,7 +182,7 @@ func (d *v1) addThread(tid int) (func() error, error) {
 // threadHome opens, for each of the group's hierarchy directories, the
 // tasks file of the directory thread tid of this process (0: the calling
 // thread) is in, from its cgroup file.
-func (d *v1) threadHome(tid int) (_ map[string]*os.File, retErr error) {
+func (d *v1) threadHome(tid int) (_ map[string]int, retErr error) {
 	path := "/proc/thread-self/cgroup"
 	if tid != 0 {
 		path = fmt.Sprintf("/proc/self/task/%d/cgroup", tid)
@@ -190,12 +191,10 @@ func (d *v1) threadHome(tid int) (_ map[string]*os.File, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	home := map[string]*os.File{}
+	home := map[string]int{}
 	defer func() {
 		if retErr != nil {
-			for _, f := range home {
-				f.Close()
-			}
+			closeAll(home)
 		}
 	}()
 	for _, line := range strings.Split(string(data), "\n") {
@@ -205,18 +204,25 @@ func (d *v1) threadHome(tid int) (_ map[string]*os.File, retErr error) {
 		}
 		for _, c := range strings.Split(parts[1], ",") {
 			dir, ok := d.dirs[c]
-			if !ok || home[dir] != nil {
+			if _, done := home[dir]; !ok || done {
 				continue
 			}
-			f, err := os.OpenFile(filepath.Join(d.roots[c], parts[2], "tasks"), os.O_WRONLY, 0)
+			p := filepath.Join(d.roots[c], parts[2], "tasks")
+			fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return nil, err
+				return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 			}
-			home[dir] = f
+			home[dir] = fd
 			break
 		}
 	}
 	return home, nil
+}
+
+func closeAll(fds map[string]int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 }
 
 func (d *v1) procs() ([]int, error) { return readPids(d.hier[0]) }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -156,9 +157,30 @@ func cgroupV1Options(super []string) string {
 	return strings.Join(keep, ",")
 }
 
+// hostHierarchies caches hostCgroupHierarchies' first success: a host
+// does not remount its cgroup hierarchies while it runs containers, and
+// the mount table is the largest file a start reads.
+var hostHierarchies struct {
+	sync.Mutex
+	list []mountInfo
+}
+
 // hostCgroupHierarchies lists the cgroup and cgroup2 mounts at or directly
-// below /sys/fs/cgroup in this mount namespace.
+// below /sys/fs/cgroup in this mount namespace, read once per process.
 func hostCgroupHierarchies() ([]mountInfo, error) {
+	hostHierarchies.Lock()
+	defer hostHierarchies.Unlock()
+	if hostHierarchies.list != nil {
+		return hostHierarchies.list, nil
+	}
+	list, err := readCgroupHierarchies()
+	if err == nil && len(list) > 0 {
+		hostHierarchies.list = list
+	}
+	return list, err
+}
+
+func readCgroupHierarchies() ([]mountInfo, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err

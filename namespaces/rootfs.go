@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // MountSpec is one mount of a container's file system tree, in the words
@@ -136,9 +137,15 @@ func DefaultMaskedPaths() []string {
 		"/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
 		"/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware",
 	}
-	throttle, _ := filepath.Glob("/sys/devices/system/cpu/cpu*/thermal_throttle")
-	return append(paths, throttle...)
+	return append(paths, thermalThrottle()...)
 }
+
+// thermalThrottle lists the host's thermal_throttle directories once per
+// process (reading /sys/devices/system/cpu costs dozens of system calls).
+var thermalThrottle = sync.OnceValue(func() []string {
+	throttle, _ := filepath.Glob("/sys/devices/system/cpu/cpu*/thermal_throttle")
+	return throttle
+})
 
 // DefaultReadOnlyPaths returns the paths Docker makes read-only: /proc/bus,
 // /proc/fs, /proc/irq, /proc/sys and /proc/sysrq-trigger. Each call returns
