@@ -43,9 +43,10 @@ func main() {
 	size := flag.Int64("size", 300<<20, "uncompressed bytes of file content")
 	only := flag.String("only", "", "run only the variants whose name contains one of these comma-separated substrings")
 	cpu := flag.Bool("cpu", false, "also report user+sys CPU time per variant (rusage of this process and its children)")
+	verbose := flag.Bool("v", false, "print every measurement to stderr as it is taken")
 	settle := flag.Duration("settle", 35*time.Second, "wait after the setup (and any deletion before it) before the first measurement")
 	flag.Parse()
-	opts := options{runs: *runs, files: *files, size: *size, cpu: *cpu, settle: *settle}
+	opts := options{runs: *runs, files: *files, size: *size, cpu: *cpu, settle: *settle, verbose: *verbose}
 	if *only != "" {
 		opts.only = strings.Split(*only, ",")
 	}
@@ -65,7 +66,8 @@ type options struct {
 	// allocates new ones, so files created right after a large tree was
 	// deleted (by the previous run of this command) cost several times
 	// more system time.
-	settle time.Duration
+	settle  time.Duration
+	verbose bool
 }
 
 // selected filters vs by the -only substrings.
@@ -128,6 +130,10 @@ func run(ctx context.Context, work string, o options) error {
 				}
 				results[v.name] = append(results[v.name], time.Since(start))
 				cpus[v.name] = append(cpus[v.name], cpuTime()-cpu0)
+				if o.verbose {
+					fmt.Fprintf(os.Stderr, "round %d: %s: %.2f s wall, %.2f s CPU\n", r+1, v.name,
+						results[v.name][len(results[v.name])-1].Seconds(), cpus[v.name][len(cpus[v.name])-1].Seconds())
+				}
 			}
 		}
 	}
