@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/caps"
 	"github.com/berthlabs/berth/internal/initproto"
 	"github.com/berthlabs/berth/internal/seccomp"
@@ -297,24 +298,19 @@ func (d *directStart) run() error {
 	return readChildError(pipes.errR, path, sp)
 }
 
-// forkChild joins the container's cgroup, sets the container up and forks
-// its process, and moves back out of the cgroup whatever happened, before
-// anything is reported: the parent's clean-up kills what is in the
-// cgroup. A child forked before a failure is in the event with the error,
-// for the parent to reap.
+// forkChild sets the container up and forks its process, from inside the
+// container's cgroup on v1 (see cgroupMove), and reports nothing before
+// the thread is out of the cgroup again: the parent's clean-up kills what
+// is in it. A child forked before a failure is in the event with the
+// error, for the parent to reap.
 func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path string, sp *childSpec) {
-	restore, err := d.joinCgroup()
+	move, err := d.cgroupMove()
 	if err != nil {
 		return directEvent{err: err}, nil, "", nil
 	}
-	defer func() {
-		if restore == nil {
-			return
-		}
-		if err := restore(); err != nil && ev.err == nil {
-			ev.err = &InitError{Stage: initproto.StageCgroup, Err: err}
-		}
-	}()
+	if move != nil {
+		defer move.Close()
+	}
 	sp, path, err = d.setup()
 	if err != nil {
 		return directEvent{err: err}, nil, "", nil
@@ -325,24 +321,36 @@ func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path strin
 	}
 	sp.goFD, sp.errFD = pipes.goR, pipes.errW
 	sp.closeRanges = closeRangesExcept(append([]int{sp.goFD, sp.errFD}, sp.fds...))
+	if move != nil {
+		if err := move.Enter(); err != nil {
+			return directEvent{err: &InitError{Stage: initproto.StageCgroup, Err: err}}, pipes, "", nil
+		}
+	}
 	pid, pidfd, err := d.fork(sp)
+	if move != nil {
+		if lerr := move.Leave(); lerr != nil && err == nil {
+			err = &InitError{Stage: initproto.StageCgroup, Err: lerr}
+		}
+	}
 	pipes.closeErrW()
 	return directEvent{pid: pid, pidfd: pidfd, err: err}, pipes, path, sp
 }
 
-// joinCgroup moves this thread into the container's cgroup v1
-// hierarchies, so that the child it forks is born there: the thread moves
-// itself (tid 0), which the kernel does without the global lock whose
-// first taking waits for an RCU grace period. It returns how to move back.
-func (d *directStart) joinCgroup() (func() error, error) {
+// cgroupMove prepares, on cgroup v1, the move of this thread into the
+// container's cgroup for the fork, so that the child is born there: the
+// thread moves itself, which the kernel does without the global lock
+// whose first taking waits for an RCU grace period, and it stays in only
+// for the clone (its allocations would be charged to the container). The
+// files are opened now, while the host's cgroup mounts are reachable.
+func (d *directStart) cgroupMove() (*cgroups.ThreadMove, error) {
 	if !d.s.threadJoined() {
 		return nil, nil
 	}
-	restore, err := d.s.host.group.AddThread(0)
+	m, err := d.s.host.group.PrepareThreadMove()
 	if err != nil {
 		return nil, &InitError{Stage: initproto.StageCgroup, Err: err}
 	}
-	return restore, nil
+	return m, nil
 }
 
 // finishRoot mounts the container's /proc once its PID namespace exists.

@@ -121,6 +121,20 @@ func (w writer) write(dir, name, val string) error {
 	return nil
 }
 
+// open opens dir/name for writing, as write does, and keeps it open.
+func (w writer) open(dir, name string) (int, error) {
+	flag := unix.O_WRONLY | unix.O_CLOEXEC
+	if w.fake {
+		flag |= unix.O_CREAT
+	}
+	p := filepath.Join(dir, name)
+	fd, err := retryEINTR(func() (int, error) { return unix.Open(p, flag, 0o644) })
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return fd, nil
+}
+
 // retryEINTR calls fn until it fails with something other than EINTR.
 func retryEINTR(fn func() (int, error)) (int, error) {
 	for {

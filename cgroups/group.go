@@ -41,7 +41,7 @@ type driver interface {
 	exists() error
 	set(r *Resources) error
 	addProc(pid int) error
-	addThread(tid int) (restore func() error, err error)
+	prepareThreadMove() (*ThreadMove, error)
 	procs() ([]int, error)
 	subtreeProcs() ([]int, error)
 	stats(s *Stats) error
@@ -170,27 +170,17 @@ func (g *Group) AddProc(pid int) error {
 	return nil
 }
 
-// AddThread moves the thread tid of the calling process into the group,
-// in every managed cgroup v1 hierarchy, leaving the process's other
-// threads where they are: what that thread forks is born in the group.
-// tid 0 is the calling thread, which is the fast way: the kernel then
-// skips its global threadgroup lock, whose first taking after a quiet
-// spell waits for an RCU grace period (milliseconds); call it on a thread
-// locked with runtime.LockOSThread. restore moves the thread back to the
-// cgroups it was in, through files opened now (so it works after the
-// thread changed its root); with tid 0 call it on the same thread. On
-// cgroup v2, where a single thread can only move inside a threaded
-// subtree (use clone3's CLONE_INTO_CGROUP with [Group.OpenDir] instead),
-// it fails wrapping errors.ErrUnsupported.
-func (g *Group) AddThread(tid int) (restore func() error, err error) {
-	if tid < 0 {
-		return nil, fmt.Errorf("adding thread %d to cgroup %s: invalid tid: %w", tid, g.path, fs.ErrInvalid)
-	}
-	restore, err = g.d.addThread(tid)
+// PrepareThreadMove opens what moving the calling thread into the group
+// and back takes (see [ThreadMove]). Call it on that thread. On cgroup v2,
+// where a single thread can only move inside a threaded subtree (use
+// clone3's CLONE_INTO_CGROUP with [Group.OpenDir] instead), it fails
+// wrapping errors.ErrUnsupported.
+func (g *Group) PrepareThreadMove() (*ThreadMove, error) {
+	m, err := g.d.prepareThreadMove()
 	if err != nil {
-		return nil, fmt.Errorf("adding thread %d to cgroup %s: %w", tid, g.path, err)
+		return nil, fmt.Errorf("preparing to move a thread into cgroup %s: %w", g.path, err)
 	}
-	return restore, nil
+	return m, nil
 }
 
 // Procs returns the PIDs of the processes in the group itself (not its

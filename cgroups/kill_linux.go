@@ -54,7 +54,7 @@ func killLoop(ctx context.Context, d freezable, freezer bool) error {
 }
 
 // signalAll kills pids, never the calling process: one of its threads can
-// be in a group for a moment (see Group.AddThread).
+// be in a group for a moment (see ThreadMove).
 func signalAll(pids []int) error {
 	self := unix.Getpid()
 	for _, pid := range pids {

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // v1 drives a group across the cgroup v1 hierarchies, one directory per
@@ -150,79 +148,50 @@ func (d *v1) addProc(pid int) error {
 	return nil
 }
 
-// addThread writes tid into each hierarchy's tasks file, after opening
-// the tasks files of the directories it comes from; restore writes it
-// back into those and closes them.
-func (d *v1) addThread(tid int) (func() error, error) {
-	home, err := d.threadHome(tid)
+// prepareThreadMove opens the tasks file of each of the group's
+// hierarchy directories, and of the directory the calling thread is in
+// there (from its cgroup file).
+func (d *v1) prepareThreadMove() (_ *ThreadMove, retErr error) {
+	data, err := os.ReadFile("/proc/thread-self/cgroup")
 	if err != nil {
 		return nil, err
 	}
-	val := itoa(tid)
-	restore := func(dirs []string) error {
-		var errs []error
-		for _, dir := range dirs {
-			if fd, ok := home[dir]; ok {
-				if _, err := unix.Write(fd, []byte(val)); err != nil {
-					errs = append(errs, &fs.PathError{Op: "write", Path: "tasks of " + dir, Err: err})
-				}
-			}
-		}
-		closeAll(home)
-		return errors.Join(errs...)
-	}
-	for i, dir := range d.hier {
-		if err := d.w.write(dir, "tasks", val); err != nil {
-			return nil, errors.Join(err, restore(d.hier[:i]))
-		}
-	}
-	return func() error { return restore(d.hier) }, nil
-}
-
-// threadHome opens, for each of the group's hierarchy directories, the
-// tasks file of the directory thread tid of this process (0: the calling
-// thread) is in, from its cgroup file.
-func (d *v1) threadHome(tid int) (_ map[string]int, retErr error) {
-	path := "/proc/thread-self/cgroup"
-	if tid != 0 {
-		path = fmt.Sprintf("/proc/self/task/%d/cgroup", tid)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	home := map[string]int{}
-	defer func() {
-		if retErr != nil {
-			closeAll(home)
-		}
-	}()
+	home := map[string]string{}
 	for _, line := range strings.Split(string(data), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 || parts[1] == "" {
 			continue
 		}
 		for _, c := range strings.Split(parts[1], ",") {
-			dir, ok := d.dirs[c]
-			if _, done := home[dir]; !ok || done {
-				continue
+			if dir, ok := d.dirs[c]; ok {
+				home[dir] = filepath.Join(d.roots[c], parts[2])
+				break
 			}
-			p := filepath.Join(d.roots[c], parts[2], "tasks")
-			fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return nil, &fs.PathError{Op: "open", Path: p, Err: err}
-			}
-			home[dir] = fd
-			break
 		}
 	}
-	return home, nil
-}
-
-func closeAll(fds map[string]int) {
-	for _, fd := range fds {
-		unix.Close(fd)
+	m := &ThreadMove{}
+	defer func() {
+		if retErr != nil {
+			m.Close()
+		}
+	}()
+	for _, dir := range d.hier {
+		h, ok := home[dir]
+		if !ok {
+			return nil, fmt.Errorf("the thread's cgroup in the hierarchy of %s: %w", dir, fs.ErrNotExist)
+		}
+		into, err := d.w.open(dir, "tasks")
+		if err != nil {
+			return nil, err
+		}
+		m.into = append(m.into, into)
+		back, err := d.w.open(h, "tasks")
+		if err != nil {
+			return nil, err
+		}
+		m.home = append(m.home, back)
 	}
+	return m, nil
 }
 
 func (d *v1) procs() ([]int, error) { return readPids(d.hier[0]) }

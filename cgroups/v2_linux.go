@@ -186,7 +186,7 @@ func (d *v2) addProc(pid int) error {
 	return d.w.write(d.dir, "cgroup.procs", fmt.Sprint(pid))
 }
 
-func (d *v2) addThread(int) (func() error, error) {
+func (d *v2) prepareThreadMove() (*ThreadMove, error) {
 	return nil, fmt.Errorf("moving one thread: cgroup v2 moves processes: %w", errors.ErrUnsupported)
 }
 
