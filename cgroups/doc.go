@@ -63,6 +63,13 @@
 // code path runs there, minus what needs the kernel: processes, freezing
 // for real, OOM notifications.
 //
+// Joining a v1 group costs, the first time after a quiet spell, an RCU
+// grace period (milliseconds), because the kernel takes a global lock to
+// move a process. Two ways avoid it: on v2, clone3 with CLONE_INTO_CGROUP
+// ([Group.OpenDir]); on v1, a [ThreadMove], with which a locked thread
+// moves itself into the group, forks, and moves back, so that the child is
+// born in the group.
+//
 // # When not to use it
 //
 // On a host run by systemd, where groups belong to units, prefer asking
