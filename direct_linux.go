@@ -171,8 +171,13 @@ func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
 		hostErr = s.host.joinCgroup(ev.pid)
 	}
 	hostErr = errors.Join(hostErr, <-netErr)
-	if hostErr == nil {
-		hostErr = s.refreshPeers()
+	bridge := s.st.Network != nil && s.st.Network.Mode == NetworkBridge
+	if hostErr == nil && bridge {
+		// The peers' /etc/hosts list the containers whose recorded PID is
+		// alive: record it first.
+		if hostErr = s.store.update(s.st); hostErr == nil {
+			hostErr = s.refreshPeers()
+		}
 	}
 	d.hostDone <- hostErr
 	if hostErr != nil {
@@ -202,8 +207,10 @@ func recvEvent(ctx context.Context, ch chan directEvent) (directEvent, error) {
 	}
 }
 
-// recordChild takes the child's pidfd, records its PID and hands the
-// thread the child's PID namespace.
+// recordChild takes the child's pidfd, hands the thread the child's PID
+// namespace, and notes the PID in the state, which the "running" record
+// writes (the child dies with the thread if this program dies before:
+// nothing needs the PID on disk sooner, but the peers of a bridge).
 func (s *starting) recordChild(pid, pidfd int, d *directStart) error {
 	proc, err := newProcHandle(pid, pidfd, true)
 	if err != nil {
@@ -211,10 +218,6 @@ func (s *starting) recordChild(pid, pidfd int, d *directStart) error {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	s.proc = proc
-	s.st.PID = pid
-	if s.st.PIDStart, err = procStart(pid); err != nil {
-		return &InitError{Stage: initproto.StageStart, Err: err}
-	}
 	if s.st.Share&namespaces.PID == 0 {
 		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", pid))
 		if err != nil {
@@ -222,7 +225,11 @@ func (s *starting) recordChild(pid, pidfd int, d *directStart) error {
 		}
 		d.pidns <- ns
 	}
-	return s.store.update(s.st)
+	s.st.PID = pid
+	if s.st.PIDStart, err = procStart(pid); err != nil {
+		return &InitError{Stage: initproto.StageStart, Err: err}
+	}
+	return nil
 }
 
 // thread is the locked OS thread that becomes the container's side of
