@@ -1,3 +1,6 @@
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command berth is a Docker-like CLI over the berth SDK: it runs
 // containers from images or from a root filesystem directory, in the
 // foreground or detached, with resource limits, on a bridge network with
@@ -44,6 +47,10 @@
 // one.
 //
 // It needs root.
+//
+// The binary leaves GOMAXPROCS at the number of CPUs instead of reading
+// its cgroup's CPU limit at every start (the go:debug lines above): a
+// command lasts milliseconds.
 package main
 
 import (
