@@ -1,0 +1,239 @@
+package berth
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthlabs/berth/internal/caps"
+	"github.com/berthlabs/berth/internal/initproto"
+	"github.com/berthlabs/berth/internal/seccomp"
+	"github.com/berthlabs/berth/namespaces"
+)
+
+// spec prepares the child's system-call arguments.
+func (d *directStart) spec(p *initproto.Process, uid, gid uint32, groups []uint32, path string, env []string) (*childSpec, error) {
+	sp := &childSpec{pdeathsig: true, cgroupNS: d.s.st.Share&namespaces.Cgroup == 0,
+		uid: uintptr(uid), gid: uintptr(gid), groups: groups, nnp: p.NoNewPrivileges}
+	for _, f := range d.files {
+		sp.fds = append(sp.fds, int(f.Fd()))
+	}
+	for _, l := range p.Rlimits {
+		sp.rlimits = append(sp.rlimits, childRlimit{resource: uintptr(l.Type), limit: unix.Rlimit{Cur: l.Soft, Max: l.Hard}})
+	}
+	keep := caps.Mask(p.Caps)
+	for c := 0; c <= p.CapLast; c++ {
+		if keep&(1<<c) == 0 {
+			sp.dropCaps = append(sp.dropCaps, uintptr(c))
+		}
+	}
+	var err error
+	dir := p.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	if sp.dir, err = unix.BytePtrFromString(dir); err != nil {
+		return nil, &InitError{Stage: initproto.StageCwd, Err: err}
+	}
+	if sp.path, err = unix.BytePtrFromString(path); err != nil {
+		return nil, &InitError{Stage: initproto.StageExec, Err: err}
+	}
+	if sp.argv, err = cStrings(p.Args); err != nil {
+		return nil, &InitError{Stage: initproto.StageExec, Err: err}
+	}
+	if sp.envp, err = cStrings(env); err != nil {
+		return nil, &InitError{Stage: initproto.StageExec, Err: err}
+	}
+	if p.Seccomp {
+		if sp.seccomp, err = seccompProgram(p.Caps); err != nil {
+			return nil, &InitError{Stage: initproto.StageSeccomp, Err: err}
+		}
+	}
+	return sp, nil
+}
+
+// cStrings is a NULL-terminated array of C strings.
+func cStrings(ss []string) ([]*byte, error) {
+	out := make([]*byte, 0, len(ss)+1)
+	for _, s := range ss {
+		b, err := unix.BytePtrFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		out = append(out, b)
+	}
+	return append(out, nil), nil
+}
+
+// seccompPrograms caches the filter of each capability set (building one
+// takes tens of microseconds); the children only read them.
+var seccompPrograms sync.Map // caps.Mask -> *unix.SockFprog
+
+func seccompProgram(capSet []int) (*unix.SockFprog, error) {
+	key := caps.Mask(capSet)
+	if p, ok := seccompPrograms.Load(key); ok {
+		return p.(*unix.SockFprog), nil
+	}
+	p, err := buildSeccompProgram(capSet)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := seccompPrograms.LoadOrStore(key, p)
+	return actual.(*unix.SockFprog), nil
+}
+
+func buildSeccompProgram(capSet []int) (*unix.SockFprog, error) {
+	arch, err := seccomp.Native()
+	if err != nil {
+		return nil, err
+	}
+	prog, err := seccomp.Build(arch, capSet)
+	if err != nil {
+		return nil, err
+	}
+	filter := make([]unix.SockFilter, len(prog))
+	for i, in := range prog {
+		filter[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}, nil
+}
+
+// fork forks the child with every signal blocked on this thread, so that
+// no Go signal handler runs in the child before it resets them.
+func (d *directStart) fork(sp *childSpec) (pid, pidfd int, err error) {
+	var fd int32 = -1
+	args := &cloneArgs{flags: unix.CLONE_PIDFD, pidfd: uint64(uintptr(unsafe.Pointer(&fd))), exitSignal: uint64(unix.SIGCHLD)}
+	if d.s.st.Share&namespaces.PID == 0 {
+		args.flags |= unix.CLONE_NEWPID
+	}
+	if cg := d.s.host.cgroupDir; cg != nil {
+		args.flags |= unix.CLONE_INTO_CGROUP
+		args.cgroup = uint64(cg.Fd())
+	}
+	all, old := ^uint64(0), uint64(0)
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
+		return 0, 0, &InitError{Stage: initproto.StageStart, Err: os.NewSyscallError("rt_sigprocmask", e)}
+	}
+	p, e := forkDirect(args, sp)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
+	runtime.KeepAlive(sp)
+	runtime.KeepAlive(d.files)
+	if e != 0 {
+		return 0, 0, &InitError{Stage: initproto.StageStart, Err: os.NewSyscallError("clone3", e)}
+	}
+	return p, int(fd), nil
+}
+
+// childPipes are the go pipe (the child reads goR) and the error pipe,
+// close-on-exec, so that its end of stream without a record means the
+// exec succeeded.
+type childPipes struct {
+	goR, goW, errR, errW int
+}
+
+func newChildPipes() (*childPipes, error) {
+	var g, e [2]int
+	if err := unix.Pipe2(g[:], unix.O_CLOEXEC); err != nil {
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	if err := unix.Pipe2(e[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(g[0])
+		unix.Close(g[1])
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	return &childPipes{goR: g[0], goW: g[1], errR: e[0], errW: e[1]}, nil
+}
+
+// closeErrW closes the parent's copy of the error pipe's write end, once
+// the child has its own.
+func (p *childPipes) closeErrW() {
+	if p.errW >= 0 {
+		unix.Close(p.errW)
+		p.errW = -1
+	}
+}
+
+func (p *childPipes) close() {
+	p.closeErrW()
+	for _, fd := range []int{p.goR, p.goW, p.errR} {
+		unix.Close(fd)
+	}
+}
+
+// readChildError waits for the child's exec: end of stream is success, a
+// record is the step that failed.
+func readChildError(fd int, path string, sp *childSpec) error {
+	var rec [12]byte
+	n := 0
+	for n < len(rec) {
+		m, err := unix.Read(fd, rec[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &InitError{Stage: initproto.StageHandshake, Err: &fs.PathError{Op: "read", Path: "child error pipe", Err: err}}
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	if n == 0 {
+		return nil
+	}
+	if n < len(rec) {
+		return &InitError{Stage: initproto.StageHandshake, Err: io.ErrUnexpectedEOF}
+	}
+	step := binary.NativeEndian.Uint32(rec[0:])
+	index := binary.NativeEndian.Uint32(rec[4:])
+	errno := syscall.Errno(binary.NativeEndian.Uint32(rec[8:]))
+	return childStepError(step, index, errno, path, sp)
+}
+
+// childStepError turns a child's failure record into an InitError.
+func childStepError(step, index uint32, errno syscall.Errno, path string, sp *childSpec) error {
+	pe := func(stage, op, what string) error {
+		return &InitError{Stage: stage, Err: &fs.PathError{Op: op, Path: what, Err: errno}}
+	}
+	switch step {
+	case childStepCgroupNS:
+		return pe(initproto.StageCgroup, "unshare", "cgroup namespace")
+	case childStepSetsid:
+		return pe(initproto.StageStart, "setsid", "")
+	case childStepFDs:
+		return pe(initproto.StageFDs, "dup3", fmt.Sprintf("fd %d", index))
+	case childStepRlimit:
+		r := "?"
+		if int(index) < len(sp.rlimits) {
+			r = fmt.Sprint(sp.rlimits[index].resource)
+		}
+		return pe(initproto.StageRlimits, "prlimit", "resource "+r)
+	case childStepCaps:
+		return pe(initproto.StageCaps, "prctl PR_CAPBSET_DROP", caps.Name(int(index)))
+	case childStepGroups:
+		return pe(initproto.StageUser, "setgroups", fmt.Sprint(sp.groups))
+	case childStepGID:
+		return pe(initproto.StageUser, "setresgid", fmt.Sprint(sp.gid))
+	case childStepUID:
+		return pe(initproto.StageUser, "setresuid", fmt.Sprint(sp.uid))
+	case childStepNNP:
+		return pe(initproto.StageNoNewPriv, "prctl PR_SET_NO_NEW_PRIVS", "1")
+	case childStepCwd:
+		return pe(initproto.StageCwd, "chdir", unix.BytePtrToString(sp.dir))
+	case childStepCloseRange:
+		return pe(initproto.StageFDs, "close_range", fmt.Sprintf("fd %d..", len(sp.fds)))
+	case childStepSeccomp:
+		return pe(initproto.StageSeccomp, "seccomp", "default profile")
+	case childStepExec:
+		return pe(initproto.StageExec, "execve", path)
+	}
+	return &InitError{Stage: initproto.StageHandshake, Err: fmt.Errorf("child failed at unknown step %d: %w", step, errno)}
+}

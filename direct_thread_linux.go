@@ -1,0 +1,228 @@
+package berth
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthlabs/berth/cgroups"
+	"github.com/berthlabs/berth/internal/initproto"
+	"github.com/berthlabs/berth/namespaces"
+)
+
+// thread is the locked OS thread that becomes the container's side of
+// the start. It never unlocks: its goroutine's end ends the thread.
+func (d *directStart) thread() {
+	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// The main thread never ends (a goroutine that exits locked to it
+		// leaves it wedged, with its namespaces, which /proc/self shows):
+		// hand over to another thread, which cannot be this one while it
+		// stays locked here.
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			d.body()
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+		return
+	}
+	d.body()
+}
+
+func (d *directStart) body() {
+	err := d.run()
+	if err != nil {
+		d.result <- err
+		return
+	}
+	d.result <- nil
+	<-d.release // the child's death signal follows this thread
+}
+
+func (d *directStart) run() error {
+	st := d.s.st
+	flags := uintptr(namespaces.All&^(namespaces.PID|namespaces.Cgroup)&^st.Share) | unix.CLONE_FS
+	if err := unix.Unshare(int(flags)); err != nil {
+		err = &InitError{Stage: initproto.StageStart, Err: &fs.PathError{Op: "unshare", Path: namespaces.Kind(flags &^ unix.CLONE_FS).String(), Err: err}}
+		d.nsReady <- directEvent{err: err}
+		return err
+	}
+	d.nsReady <- directEvent{tid: unix.Gettid()}
+	select {
+	case <-d.hostReady:
+	case <-d.abort:
+		return errors.New("start cancelled")
+	}
+	ev, pipes, path, sp := d.forkChild()
+	if pipes != nil {
+		defer pipes.close()
+	}
+	d.forked <- ev
+	if ev.err != nil {
+		return ev.err
+	}
+	if err := d.finishRoot(); err != nil {
+		return err
+	}
+	select {
+	case err := <-d.hostDone:
+		if err != nil {
+			return err
+		}
+	case <-d.abort:
+		return errors.New("start cancelled")
+	}
+	if _, err := unix.Write(pipes.goW, []byte{1}); err != nil {
+		return &InitError{Stage: initproto.StageHandshake, Err: &fs.PathError{Op: "write", Path: "start pipe", Err: err}}
+	}
+	return readChildError(pipes.errR, path, sp)
+}
+
+// forkChild sets the container up and forks its process, from inside the
+// container's cgroup on v1 (see cgroupMove), and reports nothing before
+// the thread is out of the cgroup again: the parent's clean-up kills what
+// is in it. A child forked before a failure is in the event with the
+// error, for the parent to reap.
+func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path string, sp *childSpec) {
+	move, err := d.cgroupMove()
+	if err != nil {
+		return directEvent{err: err}, nil, "", nil
+	}
+	if move != nil {
+		defer move.Close()
+	}
+	sp, path, err = d.setup()
+	if err != nil {
+		return directEvent{err: err}, nil, "", nil
+	}
+	pipes, err = newChildPipes()
+	if err != nil {
+		return directEvent{err: &InitError{Stage: initproto.StageStart, Err: err}}, nil, "", nil
+	}
+	sp.goFD, sp.errFD = pipes.goR, pipes.errW
+	sp.closeRanges = closeRangesExcept(append([]int{sp.goFD, sp.errFD}, sp.fds...))
+	if move != nil {
+		if err := move.Enter(); err != nil {
+			return directEvent{err: &InitError{Stage: initproto.StageCgroup, Err: err}}, pipes, "", nil
+		}
+	}
+	pid, pidfd, err := d.fork(sp)
+	if move != nil {
+		if lerr := move.Leave(); lerr != nil && err == nil {
+			err = &InitError{Stage: initproto.StageCgroup, Err: lerr}
+		}
+	}
+	pipes.closeErrW()
+	return directEvent{pid: pid, pidfd: pidfd, err: err}, pipes, path, sp
+}
+
+// cgroupMove prepares, on cgroup v1, the move of this thread into the
+// container's cgroup for the fork, so that the child is born there: the
+// thread moves itself, which the kernel does without the global lock
+// whose first taking waits for an RCU grace period, and it stays in only
+// for the clone (its allocations would be charged to the container). The
+// files are opened now, while the host's cgroup mounts are reachable.
+func (d *directStart) cgroupMove() (*cgroups.ThreadMove, error) {
+	if !d.s.threadJoined() {
+		return nil, nil
+	}
+	m, err := d.s.host.group.PrepareThreadMove()
+	if err != nil {
+		return nil, &InitError{Stage: initproto.StageCgroup, Err: err}
+	}
+	return m, nil
+}
+
+// finishRoot mounts the container's /proc once its PID namespace exists.
+func (d *directStart) finishRoot() error {
+	if !d.rootfs().DeferProc {
+		return nil
+	}
+	var ns *os.File
+	select {
+	case ns = <-d.pidns:
+	case <-d.abort:
+		return errors.New("start cancelled")
+	}
+	defer ns.Close()
+	r := d.rootfs()
+	return atStageErr(initproto.StageRootFS, r.MountProc(ns))
+}
+
+func (d *directStart) rootfs() *rootfsConfig {
+	if d.s.direct == nil {
+		r := rootfsConfigOf(d.s.st, d.s.store.etcMounts(d.s.st))
+		r.DeferProc = d.s.st.Share&namespaces.PID == 0
+		d.s.direct = &r
+	}
+	return d.s.direct
+}
+
+// setup does on the thread what the re-executed init does before its
+// exec: root file system, hostname, loopback, and the lookups that need
+// the container's root (user, program, working directory). It returns
+// the child's spec and the program's path.
+func (d *directStart) setup() (*childSpec, string, error) {
+	st := d.s.st
+	if err := atStageErr(initproto.StageRootFS, setupRootFS(d.rootfs(), st.RootFSMounts)); err != nil {
+		return nil, "", err
+	}
+	if st.Hostname != "" {
+		if err := unix.Sethostname([]byte(st.Hostname)); err != nil {
+			return nil, "", &InitError{Stage: initproto.StageHostname, Err: &fs.PathError{Op: "sethostname", Path: st.Hostname, Err: err}}
+		}
+	}
+	if st.Share&namespaces.Net == 0 {
+		if err := atStageErr(initproto.StageNetwork, loopbackUp()); err != nil {
+			return nil, "", err
+		}
+	}
+	p := st.process(len(d.s.c.ExtraFiles))
+	eu, err := lookupUser(&p)
+	if err != nil {
+		return nil, "", &InitError{Stage: initproto.StageUser, Err: err}
+	}
+	env := withDefault(p.Env, "HOME", eu.Home)
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return nil, "", &InitError{Stage: initproto.StageExec, Err: err}
+	}
+	if err := checkDir(p.Dir); err != nil {
+		return nil, "", &InitError{Stage: initproto.StageCwd, Err: err}
+	}
+	sp, err := d.spec(&p, eu.UID, eu.GID, eu.Groups, path, env)
+	return sp, path, err
+}
+
+func atStageErr(stage string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &InitError{Stage: stage, Err: err}
+}
+
+// checkDir checks that the working directory exists in the container, as
+// a directory, so that a bad one is reported with its stage before the
+// fork.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if dir[0] != '/' {
+		return &fs.PathError{Op: "chdir", Path: dir, Err: errors.New("working directory must be absolute")}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return &fs.PathError{Op: "chdir", Path: dir, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return &fs.PathError{Op: "chdir", Path: dir, Err: unix.ENOTDIR}
+	}
+	return nil
+}
