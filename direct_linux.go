@@ -117,6 +117,7 @@ func (s *starting) spawnDirect(ctx context.Context, d *directStart) error {
 	close(d.hostReady)
 	if err := s.driveDirect(ctx, d); err != nil {
 		d.stop()
+		close(d.release) // a thread that succeeded after all must not wait
 		return err
 	}
 	s.release = d.release
