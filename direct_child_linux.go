@@ -89,6 +89,9 @@ func childMain(sp *childSpec) {
 	if sp.pdeathsig {
 		syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
 	}
+	// Not dumpable until the exec (which resets it): no ptrace and no
+	// /proc/1/mem of this copy of the starting program.
+	syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
 	for i := range sp.closeRanges {
 		syscall.RawSyscall(unix.SYS_CLOSE_RANGE, sp.closeRanges[i][0], sp.closeRanges[i][1], 0)
 	}
