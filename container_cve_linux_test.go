@@ -13,12 +13,15 @@ import (
 	"github.com/berthlabs/berth/namespaces"
 )
 
-// TestInitBinaryCannotBeOverwritten is CVE-2019-5736: the init runs from a
-// sealed memfd, so neither host root nor container root can open its
-// /proc/PID/exe for writing.
+// TestInitBinaryCannotBeOverwritten is CVE-2019-5736: the re-executed init
+// runs sealed, so neither host root nor container root can open its
+// /proc/PID/exe for writing. (The direct start has no init: the only
+// process of this program in the container's PID namespace is the child
+// between fork and exec, before any process of the container exists.)
 func TestInitBinaryCannotBeOverwritten(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)
+	berth.ForceReexec(t)
 	var initPID int
 	var hostErr error
 	var inContainer string
