@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/initproto"
 	"github.com/berthlabs/berth/internal/seccomp"
 	"github.com/berthlabs/berth/namespaces"
@@ -60,8 +61,19 @@ func canStartDirect(st *State) bool {
 
 // directStart is the rendezvous of the starting goroutine and the thread.
 type directStart struct {
-	s     *starting
-	files []*os.File // the child's fds 0..n-1
+	s *starting
+	// st is the state as Start computed it, before the parent adds to it
+	// (owner, cgroup fallback, PID): what the thread sets the root up from.
+	st State
+	// early: the thread sets the root up while the parent makes the state
+	// and the cgroup (the root is a given directory and nothing is bound
+	// from the state directory), waiting only before the cgroup view.
+	early bool
+	// hostWaited and move belong to the thread: whether it saw hostReady,
+	// and its move into the v1 cgroup for the fork.
+	hostWaited bool
+	move       *cgroups.ThreadMove
+	files      []*os.File // the child's fds 0..n-1
 	// hostReady is closed once the state, the cgroup and the files are
 	// ready for the thread.
 	hostReady chan struct{}
@@ -91,7 +103,7 @@ type directEvent struct {
 // container's namespaces while the caller creates its state and cgroup,
 // then waits for spawnDirect.
 func (s *starting) startThread() *directStart {
-	d := &directStart{s: s, hostReady: make(chan struct{}),
+	d := &directStart{s: s, st: *s.st, early: s.st.RootFS != "" && s.st.Network == nil, hostReady: make(chan struct{}),
 		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1), pidns: make(chan *os.File, 1),
 		hostDone: make(chan error, 1), result: make(chan error, 1), abort: make(chan struct{}), release: make(chan struct{})}
 	go d.thread()

@@ -54,10 +54,10 @@ func (d *directStart) run() error {
 		return err
 	}
 	d.nsReady <- directEvent{tid: unix.Gettid()}
-	select {
-	case <-d.hostReady:
-	case <-d.abort:
-		return errors.New("start cancelled")
+	if !d.early {
+		if err := d.waitHost(); err != nil {
+			return err
+		}
 	}
 	ev, pipes, path, sp := d.forkChild()
 	if pipes != nil {
@@ -90,17 +90,16 @@ func (d *directStart) run() error {
 // is in it. A child forked before a failure is in the event with the
 // error, for the parent to reap.
 func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path string, sp *childSpec) {
-	move, err := d.cgroupMove()
+	defer func() {
+		if d.move != nil {
+			d.move.Close()
+		}
+	}()
+	sp, path, err := d.setup()
 	if err != nil {
 		return directEvent{err: err}, nil, "", nil
 	}
-	if move != nil {
-		defer move.Close()
-	}
-	sp, path, err = d.setup()
-	if err != nil {
-		return directEvent{err: err}, nil, "", nil
-	}
+	move := d.move
 	pipes, err = newChildPipes()
 	if err != nil {
 		return directEvent{err: &InitError{Stage: initproto.StageStart, Err: err}}, nil, "", nil
@@ -139,6 +138,39 @@ func (d *directStart) cgroupMove() (*cgroups.ThreadMove, error) {
 	return m, nil
 }
 
+// waitHost waits until the state, the cgroup and the files exist.
+func (d *directStart) waitHost() error {
+	select {
+	case <-d.hostReady:
+		return nil
+	case <-d.abort:
+		return errors.New("start cancelled")
+	}
+}
+
+// beforeMount is the root setup's hook of an early start: the thread
+// sets the root up while the parent makes the state and the cgroup, and
+// waits for them before the first mount that needs them, the cgroup
+// view; there, while the host's cgroup mounts are still reachable, it
+// prepares its move into the container's cgroup.
+func (d *directStart) beforeMount(m namespaces.MountSpec) error {
+	if m.Type != "cgroup" || d.hostWaited {
+		return nil
+	}
+	return d.hostAndMove()
+}
+
+// hostAndMove waits for the host side, then prepares the cgroup move.
+func (d *directStart) hostAndMove() error {
+	if err := d.waitHost(); err != nil {
+		return err
+	}
+	d.hostWaited = true
+	move, err := d.cgroupMove()
+	d.move = move
+	return err
+}
+
 // finishRoot mounts the container's /proc once its PID namespace exists.
 func (d *directStart) finishRoot() error {
 	if !d.rootfs().DeferProc {
@@ -157,8 +189,15 @@ func (d *directStart) finishRoot() error {
 
 func (d *directStart) rootfs() *rootfsConfig {
 	if d.s.direct == nil {
-		r := rootfsConfigOf(d.s.st, d.s.store.etcMounts(d.s.st))
-		r.DeferProc = d.s.st.Share&namespaces.PID == 0
+		var etc []namespaces.MountSpec
+		if !d.early {
+			etc = d.s.store.etcMounts(&d.st)
+		}
+		r := rootfsConfigOf(&d.st, etc)
+		r.DeferProc = d.st.Share&namespaces.PID == 0
+		if d.early {
+			r.BeforeMount = d.beforeMount
+		}
 		d.s.direct = &r
 	}
 	return d.s.direct
@@ -169,9 +208,17 @@ func (d *directStart) rootfs() *rootfsConfig {
 // the container's root (user, program, working directory). It returns
 // the child's spec and the program's path.
 func (d *directStart) setup() (*childSpec, string, error) {
-	st := d.s.st
+	if !d.early {
+		if err := d.hostAndMove(); err != nil {
+			return nil, "", atStageErr(initproto.StageCgroup, err)
+		}
+	}
+	st := &d.st
 	if err := atStageErr(initproto.StageRootFS, setupRootFS(d.rootfs(), st.RootFSMounts)); err != nil {
 		return nil, "", err
+	}
+	if !d.hostWaited {
+		return nil, "", &InitError{Stage: initproto.StageRootFS, Err: errors.New("the root has no cgroup view to wait at")}
 	}
 	if st.Hostname != "" {
 		if err := unix.Sethostname([]byte(st.Hostname)); err != nil {

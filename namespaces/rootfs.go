@@ -92,6 +92,11 @@ type RootFS struct {
 	// exist before its /proc can be mounted. False: Setup mounts /proc
 	// itself, showing the calling process's PID namespace.
 	DeferProc bool
+	// BeforeMount, when set, is called by Setup before each of Mounts is
+	// performed; an error stops Setup. It lets a caller start Setup
+	// before everything a mount needs exists (a cgroup, a bind source) and
+	// wait there. It is not part of the description's data.
+	BeforeMount func(MountSpec) error `json:"-"`
 }
 
 // DefaultMounts returns Docker's default mounts: /proc (nosuid, noexec,

@@ -166,6 +166,11 @@ func openHostNull() (int, error) {
 
 func (s *setup) mountAll() error {
 	for _, m := range s.plan.mounts {
+		if s.r.BeforeMount != nil {
+			if err := s.r.BeforeMount(m.MountSpec); err != nil {
+				return fmt.Errorf("before mount on %q: %w", m.Target, err)
+			}
+		}
 		if err := s.mountOne(m); err != nil {
 			return err
 		}
