@@ -73,6 +73,7 @@ type directStart struct {
 	// and its move into the v1 cgroup for the fork.
 	hostWaited bool
 	move       *cgroups.ThreadMove
+	hostProc   int        // O_PATH descriptor of the host's /proc
 	files      []*os.File // the child's fds 0..n-1
 	// hostReady is closed once the state, the cgroup and the files are
 	// ready for the thread.
@@ -81,8 +82,6 @@ type directStart struct {
 	nsReady chan directEvent
 	// forked gets the child's PID and pidfd.
 	forked chan directEvent
-	// pidns is the child's PID namespace, for its /proc.
-	pidns chan *os.File
 	// hostDone is the parent's cgroup and network result.
 	hostDone chan error
 	// result is the end of the start: nil once the program runs.
@@ -104,7 +103,7 @@ type directEvent struct {
 // then waits for spawnDirect.
 func (s *starting) startThread() *directStart {
 	d := &directStart{s: s, st: *s.st, early: s.st.RootFS != "" && s.st.Network == nil, hostReady: make(chan struct{}),
-		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1), pidns: make(chan *os.File, 1),
+		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1),
 		hostDone: make(chan error, 1), result: make(chan error, 1), abort: make(chan struct{}), release: make(chan struct{})}
 	go d.thread()
 	return d
@@ -211,8 +210,7 @@ func recvEvent(ctx context.Context, ch chan directEvent) (directEvent, error) {
 	}
 }
 
-// recordChild takes the child's pidfd, hands the thread the child's PID
-// namespace, and notes the PID in the state, which the "running" record
+// recordChild takes the child's pidfd and notes its PID in the state, which the "running" record
 // writes (the child dies with the thread if this program dies before:
 // nothing needs the PID on disk sooner, but the peers of a bridge).
 func (s *starting) recordChild(pid, pidfd int, d *directStart) error {
@@ -222,13 +220,6 @@ func (s *starting) recordChild(pid, pidfd int, d *directStart) error {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	s.proc = proc
-	if s.st.Share&namespaces.PID == 0 {
-		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", pid))
-		if err != nil {
-			return &InitError{Stage: initproto.StageStart, Err: err}
-		}
-		d.pidns <- ns
-	}
 	s.st.PID = pid
 	if s.st.PIDStart, err = procStart(pid); err != nil {
 		return &InitError{Stage: initproto.StageStart, Err: err}

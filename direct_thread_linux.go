@@ -2,6 +2,7 @@ package berth
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
@@ -46,8 +47,17 @@ func (d *directStart) body() {
 }
 
 func (d *directStart) run() error {
-	st := d.s.st
-	flags := uintptr(namespaces.All&^(namespaces.PID|namespaces.Cgroup)&^st.Share) | unix.CLONE_FS
+	// The host's /proc, to find the child's PID namespace once the root
+	// is pivoted.
+	hostProc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		err = &InitError{Stage: initproto.StageStart, Err: &fs.PathError{Op: "open", Path: "/proc", Err: err}}
+		d.nsReady <- directEvent{err: err}
+		return err
+	}
+	d.hostProc = hostProc
+	defer unix.Close(hostProc)
+	flags := uintptr(namespaces.All&^(namespaces.PID|namespaces.Cgroup)&^d.st.Share) | unix.CLONE_FS
 	if err := unix.Unshare(int(flags)); err != nil {
 		err = &InitError{Stage: initproto.StageStart, Err: &fs.PathError{Op: "unshare", Path: namespaces.Kind(flags &^ unix.CLONE_FS).String(), Err: err}}
 		d.nsReady <- directEvent{err: err}
@@ -67,7 +77,7 @@ func (d *directStart) run() error {
 	if ev.err != nil {
 		return ev.err
 	}
-	if err := d.finishRoot(); err != nil {
+	if err := d.finishRoot(ev.pid); err != nil {
 		return err
 	}
 	select {
@@ -172,19 +182,17 @@ func (d *directStart) hostAndMove() error {
 }
 
 // finishRoot mounts the container's /proc once its PID namespace exists.
-func (d *directStart) finishRoot() error {
+func (d *directStart) finishRoot(pid int) error {
 	if !d.rootfs().DeferProc {
 		return nil
 	}
-	var ns *os.File
-	select {
-	case ns = <-d.pidns:
-	case <-d.abort:
-		return errors.New("start cancelled")
+	fd, err := unix.Openat(d.hostProc, fmt.Sprintf("%d/ns/pid", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &InitError{Stage: initproto.StageRootFS, Err: &fs.PathError{Op: "open", Path: fmt.Sprintf("/proc/%d/ns/pid", pid), Err: err}}
 	}
+	ns := os.NewFile(uintptr(fd), "pidns")
 	defer ns.Close()
-	r := d.rootfs()
-	return atStageErr(initproto.StageRootFS, r.MountProc(ns))
+	return atStageErr(initproto.StageRootFS, d.rootfs().MountProc(ns))
 }
 
 func (d *directStart) rootfs() *rootfsConfig {
