@@ -42,6 +42,14 @@
 // runs a function in a network, UTS or IPC namespace on one locked thread
 // and never lets a thread in the wrong namespace return to the scheduler.
 //
+// A locked thread that never returns to the scheduler may also unshare
+// the mount, UTS, IPC and network namespaces itself and run
+// [RootFS.Setup] there, as the root package's direct start does. Its
+// children share those namespaces; for a new PID namespace, whose /proc
+// can only be mounted once its first process exists, set
+// [RootFS.DeferProc] and call [RootFS.MountProc] after the fork (Linux
+// 6.18, [ProcPIDNamespaceSupported]).
+//
 // # A container start, as a flow
 //
 //	// in the parent (main calls Dispatch first; an init registered "init"):
