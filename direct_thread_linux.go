@@ -68,6 +68,9 @@ func (d *directStart) run() error {
 		if err := d.waitHost(); err != nil {
 			return err
 		}
+		// The parent has set the root directory (an image's snapshot is
+		// mounted on one in the state directory) and the cgroup now.
+		d.st = *d.s.st
 	}
 	ev, pipes, path, sp := d.forkChild()
 	if pipes != nil {
