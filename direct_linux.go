@@ -152,14 +152,22 @@ func (s *starting) createEtcFiles() error {
 // driveDirect is the parent's side: network and cgroup while the thread
 // sets the root up, then the wait for the exec.
 func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
-	ev, err := recvEvent(ctx, d.nsReady)
+	ev, err := d.event(ctx, d.nsReady)
 	if err != nil {
+		if ev.err == nil {
+			// Cancelled before the thread said how its namespaces went:
+			// it may be about to fork, and always reports that too.
+			ev, _ = d.event(ctx, d.forked)
+			if ev.pid > 0 {
+				err = errors.Join(err, s.recordChild(ev.pid, ev.pidfd, d)) // for undo to reap it
+			}
+		}
 		return err
 	}
 	s.netns = fmt.Sprintf("/proc/self/task/%d/ns/net", ev.tid)
 	netErr := make(chan error, 1)
 	go func() { netErr <- s.attachNetwork(ctx) }()
-	ev, err = recvEvent(ctx, d.forked)
+	ev, err = d.event(ctx, d.forked)
 	if err != nil {
 		if ev.pid > 0 {
 			err = errors.Join(err, s.recordChild(ev.pid, ev.pidfd, d)) // for undo to reap it
@@ -201,12 +209,17 @@ func (s *starting) threadJoined() bool {
 	return s.host.group != nil && s.host.cgroupDir == nil
 }
 
-func recvEvent(ctx context.Context, ch chan directEvent) (directEvent, error) {
+// event receives the thread's next event on ch. When ctx ends first, it
+// stops the thread and still waits for the event (the thread always sends
+// it, and it may carry a child to reap), returning it with ctx's error.
+func (d *directStart) event(ctx context.Context, ch chan directEvent) (directEvent, error) {
 	select {
 	case ev := <-ch:
 		return ev, ev.err
 	case <-ctx.Done():
-		return directEvent{}, &InitError{Stage: initproto.StageStart, Err: ctx.Err()}
+		d.stop()
+		ev := <-ch
+		return ev, &InitError{Stage: initproto.StageStart, Err: errors.Join(ctx.Err(), ev.err)}
 	}
 }
 

@@ -66,6 +66,7 @@ func (d *directStart) run() error {
 	d.nsReady <- directEvent{tid: unix.Gettid()}
 	if !d.early {
 		if err := d.waitHost(); err != nil {
+			d.forked <- directEvent{err: err} // the parent waits for this event
 			return err
 		}
 		// The parent has set the root directory (an image's snapshot is
