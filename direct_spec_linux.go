@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
-	"sync"
 	"syscall"
 	"unsafe"
 
@@ -53,7 +52,7 @@ func (d *directStart) spec(p *initproto.Process, uid, gid uint32, groups []uint3
 		return nil, &InitError{Stage: initproto.StageExec, Err: err}
 	}
 	if p.Seccomp {
-		if sp.seccomp, err = seccompProgram(p.Caps); err != nil {
+		if sp.seccomp, err = seccomp.Program(p.Caps); err != nil {
 			return nil, &InitError{Stage: initproto.StageSeccomp, Err: err}
 		}
 	}
@@ -71,39 +70,6 @@ func cStrings(ss []string) ([]*byte, error) {
 		out = append(out, b)
 	}
 	return append(out, nil), nil
-}
-
-// seccompPrograms caches the filter of each capability set (building one
-// takes tens of microseconds); the children only read them.
-var seccompPrograms sync.Map // caps.Mask -> *unix.SockFprog
-
-func seccompProgram(capSet []int) (*unix.SockFprog, error) {
-	key := caps.Mask(capSet)
-	if p, ok := seccompPrograms.Load(key); ok {
-		return p.(*unix.SockFprog), nil
-	}
-	p, err := buildSeccompProgram(capSet)
-	if err != nil {
-		return nil, err
-	}
-	actual, _ := seccompPrograms.LoadOrStore(key, p)
-	return actual.(*unix.SockFprog), nil
-}
-
-func buildSeccompProgram(capSet []int) (*unix.SockFprog, error) {
-	arch, err := seccomp.Native()
-	if err != nil {
-		return nil, err
-	}
-	prog, err := seccomp.Build(arch, capSet)
-	if err != nil {
-		return nil, err
-	}
-	filter := make([]unix.SockFilter, len(prog))
-	for i, in := range prog {
-		filter[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
-	}
-	return &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}, nil
 }
 
 // fork forks the child with every signal blocked on this thread, so that

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -25,22 +26,43 @@ func Native() (Arch, error) {
 // calling thread only (no TSYNC): call it on the locked thread that then
 // execs. It needs no_new_privs or CAP_SYS_ADMIN.
 func Load(caps []int) error {
-	arch, err := Native()
+	fprog, err := Program(caps)
 	if err != nil {
 		return err
 	}
+	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(fprog)), 0, 0); err != nil {
+		return &fs.PathError{Op: "prctl PR_SET_SECCOMP", Path: "default profile", Err: err}
+	}
+	return nil
+}
+
+// programs caches Program's result per capability set.
+var programs sync.Map // capability bit mask -> *unix.SockFprog
+
+// Program returns the default filter for the capabilities caps, for this
+// build's architecture, in the form seccomp(2) and prctl(2) take. It is
+// built once per capability set (tens of microseconds) and shared: callers
+// must not modify it. Safe for concurrent use.
+func Program(caps []int) (*unix.SockFprog, error) {
+	var key uint64
+	for _, c := range caps {
+		key |= 1 << uint(c)
+	}
+	if p, ok := programs.Load(key); ok {
+		return p.(*unix.SockFprog), nil
+	}
+	arch, err := Native()
+	if err != nil {
+		return nil, err
+	}
 	prog, err := Build(arch, caps)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	filter := make([]unix.SockFilter, len(prog))
 	for i, in := range prog {
 		filter[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
 	}
-	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&fprog)), 0, 0); err != nil {
-		return &fs.PathError{Op: "prctl PR_SET_SECCOMP", Path: "default profile", Err: err}
-	}
-	runtime.KeepAlive(filter)
-	return nil
+	p, _ := programs.LoadOrStore(key, &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]})
+	return p.(*unix.SockFprog), nil
 }
