@@ -65,7 +65,7 @@ func (d *directStart) run() error {
 	}
 	d.nsReady <- directEvent{tid: unix.Gettid()}
 	if !d.early {
-		if err := d.waitHost(); err != nil {
+		if err := d.hostAndMove(); err != nil {
 			d.forked <- directEvent{err: err} // the parent waits for this event
 			return err
 		}
@@ -220,11 +220,6 @@ func (d *directStart) rootfs() *rootfsConfig {
 // the container's root (user, program, working directory). It returns
 // the child's spec and the program's path.
 func (d *directStart) setup() (*childSpec, string, error) {
-	if !d.early {
-		if err := d.hostAndMove(); err != nil {
-			return nil, "", atStageErr(initproto.StageCgroup, err)
-		}
-	}
 	st := &d.st
 	if err := atStageErr(initproto.StageRootFS, setupRootFS(d.rootfs(), st.RootFSMounts)); err != nil {
 		return nil, "", err
