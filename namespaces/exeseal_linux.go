@@ -40,7 +40,7 @@ func overlayExe(exe *os.File) (_ *os.File, retErr error) {
 		return nil, err
 	}
 	defer unix.Close(dirfd)
-	empty, err := emptyTmpfs()
+	empty, err := emptyTmpfs("")
 	if err != nil {
 		return nil, err
 	}
@@ -104,14 +104,21 @@ func openExeDir(want *unix.Stat_t) (int, string, error) {
 	return dirfd, name, nil
 }
 
-// emptyTmpfs returns a read-only, empty tmpfs mounted nowhere: the second
-// layer a lower-only overlay needs.
-func emptyTmpfs() (int, error) {
+// emptyTmpfs returns a read-only, empty tmpfs mounted nowhere (nosuid,
+// nodev, noexec), its root directory with the given mode ("" for tmpfs's
+// default): the second layer a lower-only overlay needs, or a mask over a
+// directory.
+func emptyTmpfs(mode string) (int, error) {
 	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, &fs.PathError{Op: "fsopen", Path: "tmpfs", Err: err}
 	}
 	defer unix.Close(ctx)
+	if mode != "" {
+		if err := unix.FsconfigSetString(ctx, "mode", mode); err != nil {
+			return -1, &fs.PathError{Op: "fsconfig mode=" + mode, Path: "tmpfs", Err: err}
+		}
+	}
 	if err := unix.FsconfigCreate(ctx); err != nil {
 		return -1, &fs.PathError{Op: "fsconfig create", Path: "tmpfs", Err: err}
 	}

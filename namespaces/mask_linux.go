@@ -115,24 +115,12 @@ func cloneReadOnly(fd int, p string) error {
 // the /dev/null mount open as nullfd for anything else, moved onto fd.
 func maskByFD(fd, nullfd int, p string, dir bool) error {
 	var mfd int
+	var err error
 	if dir {
-		fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-		if err != nil {
-			return &fs.PathError{Op: "fsopen tmpfs", Path: p, Err: err}
-		}
-		defer unix.Close(fsfd)
-		if err := unix.FsconfigSetString(fsfd, "mode", "555"); err != nil {
-			return &fs.PathError{Op: "fsconfig mode", Path: p, Err: err}
-		}
-		if err := unix.FsconfigCreate(fsfd); err != nil {
-			return &fs.PathError{Op: "fsconfig create tmpfs", Path: p, Err: err}
-		}
-		attrs := unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
-		if mfd, err = unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attrs); err != nil {
-			return &fs.PathError{Op: "fsmount tmpfs mask", Path: p, Err: err}
+		if mfd, err = emptyTmpfs("555"); err != nil {
+			return fmt.Errorf("tmpfs mask for %q: %w", p, err)
 		}
 	} else {
-		var err error
 		if mfd, err = unix.OpenTree(nullfd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH); err != nil {
 			return &fs.PathError{Op: "open_tree /dev/null", Path: p, Err: err}
 		}
