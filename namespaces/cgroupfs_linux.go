@@ -36,7 +36,7 @@ func (s *setup) mountCgroup(m plannedMount) error {
 	flags := m.opts.flags &^ (msBind | msRec)
 	if len(hier) == 1 && hier[0].MountPoint == hostCgroupDir && hier[0].FSType == "cgroup2" {
 		if path.IsAbs(m.Source) {
-			return bindCgroupDir(fd, s.rootfd, m.Target, path.Join(hostCgroupDir, m.Source), flags)
+			return s.bindCgroupDir(fd, m.Target, path.Join(hostCgroupDir, m.Source), flags)
 		}
 		err := unix.Mount("cgroup2", fdPath(fd), "cgroup2", flags, "")
 		if err != nil && !errors.Is(err, unix.EPERM) {
@@ -58,7 +58,7 @@ func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []moun
 	}
 	defer unix.Close(top)
 	for _, h := range hier {
-		if err := mountHierarchy(top, m.Target, m.Source, h, flags); err != nil {
+		if err := s.mountHierarchy(top, m.Target, m.Source, h, flags); err != nil {
 			return err
 		}
 	}
@@ -70,7 +70,7 @@ func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []moun
 
 // mountHierarchy mounts host hierarchy h in the directory of its name below
 // the tmpfs open as top.
-func mountHierarchy(top int, target, source string, h mountInfo, flags uintptr) error {
+func (s *setup) mountHierarchy(top int, target, source string, h mountInfo, flags uintptr) error {
 	name := path.Base(h.MountPoint)
 	where := path.Join(target, name)
 	// top is the tmpfs just mounted: make the directory, then open it.
@@ -83,7 +83,7 @@ func mountHierarchy(top int, target, source string, h mountInfo, flags uintptr) 
 	}
 	defer unix.Close(sub)
 	if path.IsAbs(source) {
-		err = bindCgroupDir(sub, top, name, path.Join(h.MountPoint, source), flags)
+		err = s.bindCgroupDir(sub, where, path.Join(h.MountPoint, source), flags)
 	} else {
 		err = mountCgroupFS(sub, where, h, flags)
 	}
@@ -118,11 +118,11 @@ func mountCgroupFS(fd int, where string, h mountInfo, flags uintptr) error {
 }
 
 // bindCgroupDir binds the host's cgroup directory dir onto the directory
-// open as fd (found again as where below parent once mounted on), with
-// flags (read-only, nosuid...): the view of one cgroup whatever the
-// caller's cgroup namespace. A dir missing in this hierarchy leaves the
-// target empty.
-func bindCgroupDir(fd, parent int, where, dir string, flags uintptr) error {
+// open as fd (where, inside the root), then remounts it with flags
+// (read-only, nosuid...): the view of one cgroup whatever the caller's
+// cgroup namespace. A dir missing in this hierarchy leaves the target
+// empty.
+func (s *setup) bindCgroupDir(fd int, where, dir string, flags uintptr) error {
 	err := unix.Mount(dir, fdPath(fd), "", unix.MS_BIND, "")
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -133,12 +133,7 @@ func bindCgroupDir(fd, parent int, where, dir string, flags uintptr) error {
 	if flags&^msRec == 0 {
 		return nil
 	}
-	top, err := walk(parent, where, walkNoCreate, 0, true)
-	if err != nil {
-		return fmt.Errorf("reopening %q: %w", where, err)
-	}
-	defer unix.Close(top)
-	return remountFD(top, where, flags&^msRec, false)
+	return s.remountBind(where, fd, flags&^msRec, false)
 }
 
 // cgroupV1Options keeps the options that pick a v1 hierarchy: its
