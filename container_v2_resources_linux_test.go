@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,28 +107,4 @@ func TestV2OOMKillCountedInMemoryEvents(t *testing.T) {
 	code, err := c.Wait(t.Context())
 	assert.Equal(t, 137, code, "stdout %q stderr %q", stdout, stderr)
 	require.ErrorIs(t, err, berth.ErrOOMKilled)
-}
-
-func TestV2CPUQuotaAndStats(t *testing.T) {
-	requireV2(t, "cpu", "memory", "pids")
-	testutil.CheckLeaks(t)
-	c, _, _ := newContainer(t, "spin")
-	c.Resources = &cgroups.Resources{CPU: &cgroups.CPU{Quota: ptr(int64(50000)), Period: ptr(uint64(100000))}}
-	require.NoError(t, c.Start(t.Context()))
-	time.Sleep(300 * time.Millisecond) // the Go runtime's start-up
-	a, err := c.Stats(t.Context())
-	require.NoError(t, err)
-	time.Sleep(2 * time.Second)
-	b, err := c.Stats(t.Context())
-	require.NoError(t, err)
-	share := float64(b.CPU.Usage-a.CPU.Usage) / float64(b.Time.Sub(a.Time))
-	t.Logf("CPU share over %v: %.2f of one CPU; throttled in %d of %d periods", b.Time.Sub(a.Time),
-		share, b.CPU.ThrottledPeriods-a.CPU.ThrottledPeriods, b.CPU.Periods-a.CPU.Periods)
-	assert.LessOrEqual(t, share, 0.56)
-	assert.Greater(t, share, 0.15)
-	assert.Greater(t, b.CPU.ThrottledPeriods, a.CPU.ThrottledPeriods, "a busy loop at half a CPU is throttled")
-	assert.Greater(t, b.CPU.User+b.CPU.System, time.Duration(0))
-	assert.Greater(t, b.Memory.Usage, uint64(0))
-	assert.GreaterOrEqual(t, b.Pids.Current, uint64(2), "a Go program has threads")
-	require.NoError(t, c.Delete(t.Context()))
 }

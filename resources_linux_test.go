@@ -144,7 +144,7 @@ func TestPidsLimitStopsForkLoop(t *testing.T) {
 }
 
 func TestCPUQuotaHoldsBusyLoopNearHalf(t *testing.T) {
-	requireCgroups(t, "cpu", "cpuacct")
+	requireCgroups(t, "cpu", "cpuacct", "memory", "pids")
 	testutil.CheckLeaks(t)
 	c, _, _ := newContainer(t, "spin")
 	c.Resources = &cgroups.Resources{CPU: &cgroups.CPU{Quota: ptr(int64(50000)), Period: ptr(uint64(100000))}}
@@ -164,6 +164,10 @@ func TestCPUQuotaHoldsBusyLoopNearHalf(t *testing.T) {
 	// The quota caps it at 0.5; a busy shared machine may give less.
 	assert.LessOrEqual(t, share, 0.56)
 	assert.Greater(t, share, 0.15)
+	assert.Greater(t, b.CPU.ThrottledPeriods, a.CPU.ThrottledPeriods, "a busy loop at half a CPU is throttled")
+	assert.Greater(t, b.CPU.User+b.CPU.System, time.Duration(0))
+	assert.Greater(t, b.Memory.Usage, uint64(0))
+	assert.GreaterOrEqual(t, b.Pids.Current, uint64(2), "a Go program has threads")
 	require.NoError(t, c.Delete(t.Context()))
 }
 
