@@ -8,10 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -68,36 +66,17 @@ func TestCompareBridgeRun(t *testing.T) {
 	}
 	inproc := inProcessRunner(t, host, rootfs)
 	crunCNI := crunCNIRunner(t, host, rootfs)
-	variants := []struct {
-		name string
-		run  func(i int) error
-	}{
-		{"berth CLI, image", func(int) error {
+	variants := []peer.Variant{
+		{Name: "berth CLI, image", Run: func(int) error {
 			return berthCLI("run", "--rm", "--network", "bridge", "-p", "18080:80", "payload", "true")
 		}},
-		{"berth CLI, --rootfs", func(int) error {
+		{Name: "berth CLI, --rootfs", Run: func(int) error {
 			return berthCLI("run", "--rm", "--network", "bridge", "-p", "18080:80", "--rootfs", rootfs, "true")
 		}},
-		{"berth in-process, image", inproc},
-		{"crun + CNI bridge + portmap", crunCNI},
+		{Name: "berth in-process, image", Run: inproc},
+		{Name: "crun + CNI bridge + portmap", Run: crunCNI},
 	}
-	times := make([][]time.Duration, len(variants))
-	for i := range rounds {
-		for v, variant := range variants {
-			start := time.Now()
-			if err := variant.run(i); err != nil {
-				t.Fatalf("%s: %v", variant.name, err)
-			}
-			times[v] = append(times[v], time.Since(start))
-		}
-	}
-	base := peer.Median(times[len(times)-1])
-	for v, variant := range variants {
-		d := slices.Clone(times[v])
-		slices.Sort(d)
-		t.Logf("%-28s median %6.1f ms  p25 %6.1f  p75 %6.1f  (%.2fx crun+CNI)", variant.name,
-			peer.MS(peer.Median(d)), peer.MS(d[len(d)/4]), peer.MS(d[len(d)*3/4]), float64(peer.Median(d))/float64(base))
-	}
+	peer.Report(t, variants, peer.Interleave(t, rounds, variants))
 }
 
 // inProcessRunner runs the image on the bridge through the library, the

@@ -5,10 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/berthlabs/berth"
 	"github.com/berthlabs/berth/benchmarks/internal/peer"
@@ -34,40 +32,21 @@ func TestCompareLifecycle(t *testing.T) {
 	cli := buildCLIT(t)
 	bundle := makeBundleT(t, rootfs)
 	crun := peer.NewCrunRunner(t, "state-crun")
-	variants := []struct {
-		name string
-		run  func(i int) error
-	}{
-		{"berth in-process", func(int) error {
+	variants := []peer.Variant{
+		{Name: "berth in-process", Run: func(int) error {
 			c := &berth.Container{RootFS: rootfs, Args: []string{"/bin/true"}, StateDir: stateDir}
 			if _, err := c.Run(t.Context()); err != nil {
 				return err
 			}
 			return c.Delete(t.Context())
 		}},
-		{"berth CLI", func(int) error {
+		{Name: "berth CLI", Run: func(int) error {
 			return exec.Command(cli, "--state-dir", stateDir, "run", "--rm", "--rootfs", rootfs, "/bin/true").Run()
 		}},
-		{"runc run", func(i int) error {
+		{Name: "runc run", Run: func(i int) error {
 			return exec.Command("runc", "--root", filepath.Join(bundle, "state-runc"), "run", "--bundle", bundle, fmt.Sprint("c-runc-", i)).Run()
 		}},
-		{"crun run", func(i int) error { return crun(bundle, fmt.Sprint("c-crun-", i)) }},
+		{Name: "crun run", Run: func(i int) error { return crun(bundle, fmt.Sprint("c-crun-", i)) }},
 	}
-	times := make([][]time.Duration, len(variants))
-	for i := range rounds {
-		for v, variant := range variants {
-			start := time.Now()
-			if err := variant.run(i); err != nil {
-				t.Fatalf("%s: %v", variant.name, err)
-			}
-			times[v] = append(times[v], time.Since(start))
-		}
-	}
-	crunMedian := peer.Median(times[3])
-	for v, variant := range variants {
-		d := times[v]
-		slices.Sort(d)
-		t.Logf("%-18s median %6.1f ms  p25 %6.1f  p75 %6.1f  (%.2fx crun)", variant.name, peer.MS(peer.Median(d)), peer.MS(d[len(d)/4]), peer.MS(d[len(d)*3/4]),
-			float64(peer.Median(d))/float64(crunMedian))
-	}
+	peer.Report(t, variants, peer.Interleave(t, rounds, variants))
 }
