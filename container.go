@@ -205,6 +205,11 @@ type Container struct {
 	// cgroupCache is the cgroup of a container found by Load, opened by
 	// the first Stats or Pause.
 	cgroupCache *cgroups.Group
+	// loop, set by a monitor, waits for the output and the exit of a
+	// container without a terminal or stdin; nil means goroutines do.
+	loop *eventLoop
+	// afterExit, set by a monitor, is called once the exit is recorded.
+	afterExit func()
 }
 
 // DefaultPath is the PATH a container gets when its Env has none.
@@ -263,4 +268,5 @@ type running struct {
 	st     *State // the state Start recorded; nil for Exec
 	// release ends the parked thread of a direct start; nil otherwise.
 	release chan struct{}
+	after   func() // called once done is closed; may be nil
 }

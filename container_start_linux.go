@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -442,11 +443,75 @@ func (s *starting) finish() *running {
 		s.conn.Close()
 	}
 	r := &running{pid: s.st.PID, started: s.st.Started, done: make(chan struct{}), proc: s.proc, tty: s.tty, store: s.store,
-		host: s.host, cgroup: s.host.group, st: s.st, release: s.release}
+		host: s.host, cgroup: s.host.group, st: s.st, release: s.release, after: s.c.afterExit}
 	s.release = nil
+	if s.c.loop != nil && s.watchOnLoop(s.c.loop, r) {
+		return r
+	}
 	copies := s.stdio.startCopies(s.tty, s.c.Stdin, s.c.Stdout, s.c.Stderr)
 	go r.reap(s.st, copies)
 	return r
+}
+
+// watchOnLoop hands the container's output pipes and its exit to the
+// monitor's event loop, so that no goroutine waits for an idle container.
+// It returns false, having changed nothing, when it cannot: with a
+// terminal or a stdin to feed, or when a descriptor cannot be duplicated.
+func (s *starting) watchOnLoop(l *eventLoop, r *running) bool {
+	if s.tty != nil || s.stdio.stdinW != nil {
+		return false
+	}
+	outs := []*os.File{s.stdio.stdoutR, s.stdio.stderrR}
+	ws := []io.Writer{s.c.Stdout, s.c.Stderr}
+	fds, err := rawFDs(outs)
+	if err != nil {
+		return false
+	}
+	s.stdio.stdoutR, s.stdio.stderrR = nil, nil
+	var copies sync.WaitGroup
+	for i, fd := range fds {
+		if fd < 0 {
+			continue
+		}
+		outs[i].Close()
+		copies.Add(1)
+		if err := l.pump(fd, ws[i], copies.Done); err != nil {
+			f := os.NewFile(uintptr(fd), outs[i].Name())
+			go copyStream(ws[i], f, func() { f.Close(); copies.Done() })
+		}
+	}
+	st := s.st
+	exited := func() { go r.reap(st, copies.Wait) }
+	if err := r.proc.control(func(pidfd int) error { return l.onExit(pidfd, exited) }); err != nil {
+		exited()
+	}
+	return true
+}
+
+// rawFDs duplicates each non-nil file's descriptor (-1 for nil), closing
+// the duplicates made if one fails.
+func rawFDs(files []*os.File) ([]int, error) {
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = -1
+		if f == nil {
+			continue
+		}
+		rc, err := f.SyscallConn()
+		if err == nil {
+			cerr := rc.Control(func(fd uintptr) { fds[i], err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+			err = errors.Join(err, cerr)
+		}
+		if err != nil {
+			for _, fd := range fds[:i+1] {
+				if fd >= 0 {
+					unix.Close(fd)
+				}
+			}
+			return nil, err
+		}
+	}
+	return fds, nil
 }
 
 // reap waits for the init, records its exit and waits for the output.
@@ -479,6 +544,9 @@ func (r *running) reap(st *State, copies func()) {
 	}
 	r.proc.close()
 	close(r.done)
+	if r.after != nil {
+		r.after()
+	}
 }
 
 // pollable returns a non-blocking duplicate of f, managed by the Go

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -172,6 +173,7 @@ type monitor struct {
 	mu    sync.Mutex
 	busy  int // containers running plus requests in progress
 	last  time.Time
+	loop  *eventLoop // nil if it could not be made
 }
 
 // monitorMain is the monitor entrypoint: os.Args[1] is the state directory.
@@ -194,6 +196,9 @@ func monitorMain(ctx context.Context) error {
 	}
 	ln.SetUnlinkOnClose(false)
 	m := &monitor{store: s, ln: ln, last: time.Now()}
+	if m.loop, err = newEventLoop(); err != nil {
+		fmt.Fprintf(os.Stderr, "berth monitor: %v; waiting with a goroutine per stream instead\n", err)
+	}
 	ready := os.NewFile(3, "ready")
 	_, _ = ready.Write([]byte{1})
 	ready.Close()
@@ -221,12 +226,21 @@ func (m *monitor) add(n int) {
 // idleLoop closes the listener once the monitor has been idle for
 // monitorIdle, under the lock that dialMonitor holds while connecting, so
 // that no client is left with a connection nobody will accept.
+// After a burst of starts and exits it also hands the memory their
+// garbage took back to the system: the monitor lives on with its
+// containers, and would otherwise keep the peak.
 func (m *monitor) idleLoop() {
+	var freed time.Time
 	for {
 		time.Sleep(monitorIdle / 4)
 		m.mu.Lock()
-		idle := m.busy == 0 && time.Since(m.last) >= monitorIdle
+		last := m.last
+		idle := m.busy == 0 && time.Since(last) >= monitorIdle
 		m.mu.Unlock()
+		if last.After(freed) && time.Since(last) >= monitorIdle/4 {
+			debug.FreeOSMemory()
+			freed = time.Now()
+		}
 		if !idle {
 			continue
 		}
@@ -301,16 +315,11 @@ func (m *monitor) startContainer(spec *containerSpec) (_ *State, retErr error) {
 	// write to a pipe-backed logger opened once the directory exists.
 	lw := &lazyLog{path: m.store.logPath(st.ID), maxSize: spec.LogMaxSize, maxFiles: st.LogMaxFiles}
 	st.LogPath = lw.path
-	c := &Container{ID: st.ID, StateDir: m.store.dir, Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")}
-	r, err := c.start(context.Background(), &st)
-	if err != nil {
+	c := &Container{ID: st.ID, StateDir: m.store.dir, Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"),
+		loop: m.loop, afterExit: func() { lw.close(); m.add(-1) }}
+	if _, err := c.start(context.Background(), &st); err != nil {
 		return nil, err
 	}
-	go func() {
-		<-r.done
-		lw.close()
-		m.add(-1)
-	}()
 	return &st, nil
 }
 

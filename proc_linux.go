@@ -107,6 +107,20 @@ func (h *procHandle) wait(ctx context.Context) (int, error) {
 	return code, nil
 }
 
+// control calls f with the pidfd's descriptor, which stays open while f
+// runs (and until close).
+func (h *procHandle) control(f func(pidfd int) error) error {
+	rc, err := h.pidfd.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
 func (h *procHandle) close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -92,20 +92,16 @@ func (s *stdio) closeAll() {
 // last process closes its side, then closes the parent's ends.
 func (s *stdio) startCopies(tty *os.File, stdin io.Reader, stdout, stderr io.Writer) func() {
 	var wg sync.WaitGroup
-	copyOut := func(w io.Writer, r *os.File) {
+	startCopy := func(w io.Writer, r *os.File) {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// A small buffer: a monitor holds two of these per container.
-			_, _ = io.CopyBuffer(w, ttyEOF{r}, make([]byte, 4096))
-		}()
+		go copyStream(w, r, wg.Done)
 	}
 	if tty != nil {
 		if stdin != nil {
 			go func() { _, _ = io.Copy(tty, stdin) }()
 		}
 		if stdout != nil {
-			copyOut(stdout, tty)
+			startCopy(stdout, tty)
 		}
 	}
 	if s.stdinW != nil {
@@ -115,10 +111,10 @@ func (s *stdio) startCopies(tty *os.File, stdin io.Reader, stdout, stderr io.Wri
 		}()
 	}
 	if s.stdoutR != nil {
-		copyOut(stdout, s.stdoutR)
+		startCopy(stdout, s.stdoutR)
 	}
 	if s.stderrR != nil {
-		copyOut(stderr, s.stderrR)
+		startCopy(stderr, s.stderrR)
 	}
 	return func() {
 		wg.Wait()
@@ -128,6 +124,13 @@ func (s *stdio) startCopies(tty *os.File, stdin io.Reader, stdout, stderr io.Wri
 			}
 		}
 	}
+}
+
+// copyStream copies r (a pipe or a terminal master) to w until its end, with
+// a small buffer, then calls done. It leaves r open.
+func copyStream(w io.Writer, r *os.File, done func()) {
+	defer done()
+	_, _ = io.CopyBuffer(w, ttyEOF{r}, make([]byte, 4096))
 }
 
 // ttyEOF turns the EIO a terminal master reads once its slave is closed

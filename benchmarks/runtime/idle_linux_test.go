@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,9 +22,18 @@ import (
 
 // TestIdleContainers starts BERTH_BENCH_IDLE detached containers running
 // `sleep`, and reports how long that took and how much host memory each
-// costs beyond the payload's own: the growth of MemTotal-MemAvailable,
-// less the payload processes' proportional set size (Pss), divided by
-// the count. Opt in (as root):
+// costs beyond the payload's own. The payload's own is measured, not
+// estimated: as many bare `sleep` processes (the same binary, on the host,
+// no container) are started first and left running, and what they add is
+// what the payload costs anyway (its pages, page tables, task structures,
+// kernel stacks). Then the containers are started, and what they add less
+// what the bare processes added, per container, is the figure. Nothing is
+// freed between the three samples, so neither run reuses memory the other
+// freed. Two totals are reported: the growth of MemTotal-MemAvailable
+// (host memory, as free(1) sees it, moved by the page cache) and the
+// growth of the memory that cannot be reclaimed (anonymous and shared
+// memory, unreclaimable slab, kernel stacks, page tables, per-CPU
+// memory). Opt in (as root):
 //
 //	BERTH_BENCH_IDLE=1000 go test -run IdleContainers -v -timeout 30m ./benchmarks/runtime
 func TestIdleContainers(t *testing.T) {
@@ -38,10 +50,66 @@ func TestIdleContainers(t *testing.T) {
 	_, _ = warm.Wait(t.Context())
 	require.NoError(t, warm.Delete(t.Context()))
 	time.Sleep(2 * time.Second)
-	usedBefore := memUsed(t)
-	kernBefore := readKB(t, "/proc/meminfo", kernelKeys...)
 
+	before, slabBefore := sampleMemory(t), sampleSlab(t)
+	bare := startBare(t, filepath.Join(rootfs, "bin/sleep"), n)
+	time.Sleep(3 * time.Second) // let the payloads settle
+	between, slabBetween := sampleMemory(t), sampleSlab(t)
+	ctrs, elapsed := startIdle(t, rootfs, stateDir, n)
+	time.Sleep(3 * time.Second)
+	after, slabAfter := sampleMemory(t), sampleSlab(t)
+
+	var threads, bareThreads int
+	for i, c := range ctrs {
+		threads += threadCount(t, c.PID())
+		bareThreads += threadCount(t, bare[i].Process.Pid)
+	}
+	t.Logf("%d containers started in %v (%.1f ms each, 8 at a time)", n, elapsed.Round(time.Millisecond), float64(elapsed.Milliseconds())/float64(n))
+	t.Logf("threads: %d in the bare payloads, %d in the containers' payloads", bareThreads, threads)
+	t.Logf("monitor RSS %d MiB", monitorRSS(t)>>20)
+	t.Logf("%-14s %12s %12s %12s", "KiB", "bare, each", "container", "beyond")
+	for i, k := range memoryKeys {
+		b, c := float64(between[i]-before[i])/float64(n), float64(after[i]-between[i])/float64(n)
+		t.Logf("%-14s %12.1f %12.1f %+12.1f", k, b, c, c-b)
+	}
+	logSlabs(t, n, slabBefore, slabBetween, slabAfter)
+	used := func(m []int64) int64 { return m[0] - m[1] }
+	unreclaimable := func(m []int64) (sum int64) {
+		for _, v := range m[2:] {
+			sum += v
+		}
+		return sum
+	}
+	perCtr := func(f func([]int64) int64) int64 {
+		return ((f(after) - f(between)) - (f(between) - f(before))) / int64(n)
+	}
+	t.Logf("beyond the payload's own, per container: %d KiB of host memory (MemTotal-MemAvailable), %d KiB unreclaimable",
+		perCtr(used), perCtr(unreclaimable))
+}
+
+// startBare starts n processes of bin with the argument 3600 on the host,
+// killed and reaped at the test's end.
+func startBare(t *testing.T, bin string, n int) []*exec.Cmd {
+	cmds := make([]*exec.Cmd, 0, n)
+	t.Cleanup(func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	})
+	for range n {
+		c := exec.Command(bin, "3600")
+		require.NoError(t, c.Start())
+		cmds = append(cmds, c)
+	}
+	return cmds
+}
+
+// startIdle starts n detached containers running `sleep 3600`, 8 at a
+// time, deleted at the test's end, and returns them with the time taken.
+func startIdle(t *testing.T, rootfs, stateDir string, n int) ([]*berth.Container, time.Duration) {
 	ctrs := make([]*berth.Container, n)
+	t.Cleanup(func() { deleteAll(ctrs) })
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -66,35 +134,11 @@ func TestIdleContainers(t *testing.T) {
 	close(next)
 	wg.Wait()
 	elapsed := time.Since(start)
-	t.Cleanup(func() { deleteAll(ctrs) })
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second) // let the payloads settle
-	usedAfter := memUsed(t)
-	kernAfter := readKB(t, "/proc/meminfo", kernelKeys...)
-	var threads int
-	for _, c := range ctrs {
-		threads += threadCount(t, c.PID())
-	}
-	var payloadPss int64
-	for _, c := range ctrs {
-		payloadPss += pss(t, c.PID())
-	}
-	monitor := monitorRSS(t)
-	// The payload's own memory also holds what the kernel keeps for its
-	// threads: their kernel stacks and its page tables.
-	stack, pages := (kernAfter[0]-kernBefore[0])<<10, (kernAfter[1]-kernBefore[1])<<10
-	payloadOwn := payloadPss + pages + int64(threads)*kernelStackSize
-	perCtr := (usedAfter - usedBefore - payloadOwn) / int64(n)
-	for i, k := range kernelKeys {
-		t.Logf("%-14s %+8d KiB", k, kernAfter[i]-kernBefore[i])
-	}
-	t.Logf("payload threads %d (kernel stacks %d MiB of the KernelStack growth %d MiB)", threads, (int64(threads)*kernelStackSize)>>20, stack>>20)
-	t.Logf("%d containers started in %v (%.1f ms each, 8 at a time)", n, elapsed.Round(time.Millisecond), float64(elapsed.Milliseconds())/float64(n))
-	t.Logf("host memory: +%d MiB in all; payloads' Pss %d MiB; monitor RSS %d MiB", (usedAfter-usedBefore)>>20, payloadPss>>20, monitor>>20)
-	t.Logf("beyond the payload (Pss, page tables, kernel stacks of its threads): %d KiB per container", perCtr>>10)
+	return ctrs, elapsed
 }
 
 func deleteAll(ctrs []*berth.Container) {
@@ -115,14 +159,51 @@ func deleteAll(ctrs []*berth.Container) {
 	wg.Wait()
 }
 
-// memUsed returns MemTotal - MemAvailable in bytes.
-func memUsed(t *testing.T) int64 {
-	m := readKB(t, "/proc/meminfo", "MemTotal:", "MemAvailable:")
-	return (m[0] - m[1]) << 10
+// memoryKeys are the /proc/meminfo lines sampled: MemTotal and
+// MemAvailable, then the memory that cannot be reclaimed.
+var memoryKeys = []string{"MemTotal:", "MemAvailable:", "AnonPages:", "Shmem:", "SUnreclaim:", "KernelStack:", "PageTables:", "Percpu:"}
+
+// sampleSlab returns the bytes each slab cache holds (all its slabs).
+func sampleSlab(t *testing.T) map[string]int64 {
+	data, err := os.ReadFile("/proc/slabinfo")
+	require.NoError(t, err)
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(data), "\n")[2:] {
+		// name active_objs num_objs objsize objperslab pagesperslab : ...
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		objs, _ := strconv.ParseInt(f[2], 10, 64)
+		size, _ := strconv.ParseInt(f[3], 10, 64)
+		out[f[0]] = objs * size
+	}
+	return out
 }
 
-func pss(t *testing.T, pid int) int64 {
-	return readKB(t, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")[0] << 10
+// logSlabs logs the slab caches that grew most, per container, beyond
+// what they grew per bare payload.
+func logSlabs(t *testing.T, n int, before, between, after map[string]int64) {
+	type growth struct {
+		name           string
+		bare, ctr, net float64
+	}
+	var gs []growth
+	for name := range after {
+		b := float64(between[name]-before[name]) / float64(n) / 1024
+		c := float64(after[name]-between[name]) / float64(n) / 1024
+		gs = append(gs, growth{name, b, c, c - b})
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].net > gs[j].net })
+	t.Logf("slab caches that grew most (KiB per container, beyond the bare payload's):")
+	for _, g := range gs[:min(15, len(gs))] {
+		t.Logf("  %-24s %+8.1f (bare %.1f)", g.name, g.net, g.bare)
+	}
+}
+
+// sampleMemory returns the values of memoryKeys, in KiB.
+func sampleMemory(t *testing.T) []int64 {
+	return readKB(t, "/proc/meminfo", memoryKeys...)
 }
 
 func monitorRSS(t *testing.T) int64 {
@@ -153,12 +234,6 @@ func readKB(t *testing.T, path string, keys ...string) []int64 {
 	}
 	return out
 }
-
-// kernelKeys are the /proc/meminfo lines logged as the kernel's share.
-var kernelKeys = []string{"KernelStack:", "PageTables:", "SUnreclaim:", "SReclaimable:", "Shmem:", "Percpu:"}
-
-// kernelStackSize is THREAD_SIZE on x86-64 and arm64.
-const kernelStackSize = 16 << 10
 
 func threadCount(t *testing.T, pid int) int {
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
