@@ -33,6 +33,8 @@ func TestDetached(t *testing.T) {
 	require.NoError(t, long.Start(t.Context()))
 	t.Cleanup(func() { _ = long.Delete(context.Background()) })
 
+	assertMonitorSealed(t, stateDir)
+
 	states, err := berth.List(t.Context(), stateDir)
 	require.NoError(t, err)
 	require.Len(t, states, 2)
@@ -66,6 +68,45 @@ func TestDetached(t *testing.T) {
 		_, err := os.Stat(filepath.Join(stateDir, "monitor.sock"))
 		return os.IsNotExist(err)
 	})
+}
+
+// assertMonitorSealed checks that the monitor of stateDir runs from a
+// binary nobody can write to (CVE-2019-5736), and re-executes its inits
+// from it without a copy of its own (no memfd).
+func assertMonitorSealed(t *testing.T, stateDir string) {
+	t.Helper()
+	pid := monitorPID(t, stateDir)
+	require.NotZero(t, pid, "no monitor for %s", stateDir)
+	_, err := os.OpenFile(fmt.Sprintf("/proc/%d/exe", pid), os.O_WRONLY, 0)
+	assert.ErrorIs(t, err, syscall.EROFS)
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	require.NoError(t, err)
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	require.NoError(t, err)
+	for _, fd := range fds {
+		target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		assert.NotContains(t, target, "memfd:", "fd %s", fd.Name())
+	}
+	assert.NotContains(t, string(maps), "memfd:")
+}
+
+// monitorPID finds the monitor of stateDir, or returns 0.
+func monitorPID(t *testing.T, stateDir string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		args := strings.Split(string(cmdline), "\x00")
+		if err == nil && len(args) > 1 && strings.HasPrefix(filepath.Base(args[0]), "berth-init-monitor") && args[1] == stateDir {
+			return pid
+		}
+	}
+	return 0
 }
 
 func TestDetachedUnknownUserFailsAtStage(t *testing.T) {

@@ -96,3 +96,6 @@ func (c *Container) Resume(ctx context.Context) error { return errors.ErrUnsuppo
 
 // Stats returns an error wrapping errors.ErrUnsupported off Linux.
 func (c *Container) Stats(ctx context.Context) (*Stats, error) { return nil, errors.ErrUnsupported }
+
+// eventLoop is the monitor's event loop, which only Linux has.
+type eventLoop struct{}

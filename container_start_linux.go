@@ -43,6 +43,10 @@ func (c *Container) Start(ctx context.Context) error {
 	if c.run != nil || c.loaded != nil {
 		return fmt.Errorf("starting container %q: already started", c.ID)
 	}
+	d := c.prestartThread()
+	if d != nil {
+		defer d.cancel() // unless start launched it
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -59,7 +63,7 @@ func (c *Container) Start(ctx context.Context) error {
 	if c.Detach {
 		err = c.startDetached(ctx, st)
 	} else {
-		c.run, err = c.start(ctx, st)
+		c.run, err = c.start(ctx, st, d)
 	}
 	if err != nil {
 		return errors.Join(err, c.rt.removeSnapshot(context.WithoutCancel(ctx), st.Snapshot))
@@ -114,11 +118,17 @@ type starting struct {
 	release chan struct{}
 }
 
-func (c *Container) start(ctx context.Context, st *State) (_ *running, retErr error) {
+// start starts the container of st, attached to this process. d is a
+// thread started for the direct path, or nil: start launches it if st can
+// take that path, and cancels it otherwise.
+func (c *Container) start(ctx context.Context, st *State, d *directStart) (_ *running, retErr error) {
 	s := &starting{c: c, st: st}
-	var d *directStart
-	if canStartDirect(st) {
-		d = s.startThread() // its namespaces while the state and cgroup are made
+	if d != nil && !canStartDirect(st) {
+		d.cancel()
+		d = nil
+	}
+	if d != nil {
+		d.launch(s) // its namespaces while the state and cgroup are made
 	}
 	defer func() {
 		if retErr != nil {

@@ -15,8 +15,12 @@ import (
 type childSpec struct {
 	goFD, errFD int  // read one byte from goFD before going on; errors to errFD
 	pdeathsig   bool // SIGKILL when the forking thread ends
-	cgroupNS    bool // unshare the cgroup namespace once in the cgroup
-	fds         []int
+	// sharedMemory: the child shares the parent's memory (CLONE_VM), so
+	// it must not change what belongs to the memory map, such as the
+	// dumpable flag, which the parent would keep.
+	sharedMemory bool
+	cgroupNS     bool // unshare the cgroup namespace once in the cgroup
+	fds          []int
 	// closeRanges are the descriptor ranges to close at once after the
 	// fork (everything but goFD, errFD and fds): a duplicate of another
 	// goroutine's descriptor would hold its lock or pipe end open.
@@ -90,8 +94,12 @@ func childMain(sp *childSpec) {
 		syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
 	}
 	// Not dumpable until the exec (which resets it): no ptrace and no
-	// /proc/1/mem of this copy of the starting program.
-	syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
+	// /proc/1/mem of this copy of the starting program. A child sharing
+	// the parent's memory is no copy (nothing in the container can see it
+	// before the exec), and the flag is the memory map's.
+	if !sp.sharedMemory {
+		syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0)
+	}
 	for i := range sp.closeRanges {
 		syscall.RawSyscall(unix.SYS_CLOSE_RANGE, sp.closeRanges[i][0], sp.closeRanges[i][1], 0)
 	}

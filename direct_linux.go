@@ -61,7 +61,10 @@ func canStartDirect(st *State) bool {
 
 // directStart is the rendezvous of the starting goroutine and the thread.
 type directStart struct {
-	s *starting
+	// begin gets the start to go on with, or nil: the thread ends.
+	begin    chan *starting
+	launched bool // launch or cancel was called (on the caller's goroutine)
+	s        *starting
 	// st is the state as Start computed it, before the parent adds to it
 	// (owner, cgroup fallback, PID): what the thread sets the root up from.
 	st State
@@ -98,15 +101,46 @@ type directEvent struct {
 	err             error
 }
 
-// startThread starts the thread of a direct start, which makes the
-// container's namespaces while the caller creates its state and cgroup,
-// then waits for spawnDirect.
-func (s *starting) startThread() *directStart {
-	d := &directStart{s: s, st: *s.st, early: s.st.RootFS != "" && s.st.Network == nil, hostReady: make(chan struct{}),
+// mayStartDirect is canStartDirect on c's fields, before its state
+// exists: false means the direct path is out of the question.
+func (c *Container) mayStartDirect() bool {
+	if forceReexec || c.Detach || c.UserNS != nil || c.TTY || c.Share&namespaces.Mount != 0 {
+		return false
+	}
+	return c.Share&namespaces.PID != 0 || namespaces.ProcPIDNamespaceSupported()
+}
+
+// prestartThread starts the thread of a direct start first thing when c
+// may take that path: a new OS thread can take a millisecond to get a
+// CPU, which then overlaps with the checks and the state. The thread
+// waits for launch, or cancel if the start goes the other way or fails
+// before. It returns nil when c cannot start directly.
+func (c *Container) prestartThread() *directStart {
+	if !c.mayStartDirect() {
+		return nil
+	}
+	d := &directStart{begin: make(chan *starting, 1), hostReady: make(chan struct{}),
 		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1),
 		hostDone: make(chan error, 1), result: make(chan error, 1), abort: make(chan struct{}), release: make(chan struct{})}
 	go d.thread()
 	return d
+}
+
+// launch lets the thread go on with s: it makes the container's
+// namespaces while the caller creates the state and cgroup, then waits
+// for spawnDirect.
+func (d *directStart) launch(s *starting) {
+	d.s, d.st, d.early = s, *s.st, s.st.RootFS != "" && s.st.Network == nil
+	d.launched = true
+	d.begin <- s
+}
+
+// cancel lets a thread that was not launched end, unchanged.
+func (d *directStart) cancel() {
+	if !d.launched {
+		d.launched = true
+		d.begin <- nil
+	}
 }
 
 // stop makes the thread give up, if it still waits for anything.

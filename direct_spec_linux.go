@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -74,7 +75,7 @@ func cStrings(ss []string) ([]*byte, error) {
 
 // fork forks the child with every signal blocked on this thread, so that
 // no Go signal handler runs in the child before it resets them.
-func (d *directStart) fork(sp *childSpec) (pid, pidfd int, err error) {
+func (d *directStart) fork(sp *childSpec, stack []byte) (pid, pidfd int, err error) {
 	var fd int32 = -1
 	args := &cloneArgs{flags: unix.CLONE_PIDFD, pidfd: uint64(uintptr(unsafe.Pointer(&fd))), exitSignal: uint64(unix.SIGCHLD)}
 	if d.s.st.Share&namespaces.PID == 0 {
@@ -88,7 +89,15 @@ func (d *directStart) fork(sp *childSpec) (pid, pidfd int, err error) {
 	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
 		return 0, 0, &InitError{Stage: initproto.StageStart, Err: os.NewSyscallError("rt_sigprocmask", e)}
 	}
-	p, e := forkDirect(args, sp)
+	var p int
+	var e syscall.Errno
+	if stack != nil {
+		args.flags |= unix.CLONE_VM
+		args.stack, args.stackSize = uint64(uintptr(unsafe.Pointer(&stack[0]))), uint64(len(stack))
+		p, e = forkDirectVM(args, sp)
+	} else {
+		p, e = forkDirect(args, sp)
+	}
 	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 	runtime.KeepAlive(sp)
 	runtime.KeepAlive(d.files)
@@ -98,11 +107,34 @@ func (d *directStart) fork(sp *childSpec) (pid, pidfd int, err error) {
 	return p, int(fd), nil
 }
 
+// childStackSize is the stack of a child that shares the parent's memory:
+// its code needs well under 1 KiB (the linker holds nosplit code to
+// that); only the pages it touches are allocated.
+const childStackSize = 64 << 10
+
+// childStack maps the stack of a child that shares this process's memory
+// (CLONE_VM), or returns nil where that fork is not available.
+func childStack() ([]byte, error) {
+	if !cloneVM {
+		return nil, nil
+	}
+	stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_STACK|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	return stack, nil
+}
+
 // childPipes are the go pipe (the child reads goR) and the error pipe,
 // close-on-exec, so that its end of stream without a record means the
 // exec succeeded.
 type childPipes struct {
 	goR, goW, errR, errW int
+	// stack is the stack of a child sharing this process's memory, and
+	// sp its spec: both stay until the child has exec'd or exited.
+	stack []byte
+	sp    *childSpec
 }
 
 func newChildPipes() (*childPipes, error) {
@@ -127,10 +159,49 @@ func (p *childPipes) closeErrW() {
 	}
 }
 
+// close closes the pipes. A child sharing this process's memory is first
+// let go (the go pipe's end of stream makes a waiting child exit) and
+// waited for: its stack is unmapped once the error pipe's end of stream
+// says it has exec'd or exited. A child still there after a few seconds
+// (stopped) keeps its stack.
 func (p *childPipes) close() {
 	p.closeErrW()
-	for _, fd := range []int{p.goR, p.goW, p.errR} {
+	unix.Close(p.goW)
+	if p.stack != nil && waitEOF(p.errR, childGoneTimeout) {
+		_ = unix.Munmap(p.stack)
+	}
+	runtime.KeepAlive(p.sp)
+	for _, fd := range []int{p.goR, p.errR} {
 		unix.Close(fd)
+	}
+}
+
+// childGoneTimeout bounds childPipes.close's wait for a child to go.
+const childGoneTimeout = 5 * time.Second
+
+// waitEOF reads fd until its end of stream, for at most timeout.
+func waitEOF(fd int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	var buf [64]byte
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, int(left.Milliseconds())+1); err != nil && err != unix.EINTR {
+			return false
+		}
+		if pfd[0].Revents == 0 {
+			continue
+		}
+		n, err := unix.Read(fd, buf[:])
+		if n == 0 && err == nil {
+			return true
+		}
+		if err != nil && err != unix.EINTR && err != unix.EAGAIN {
+			return false
+		}
 	}
 }
 

@@ -37,6 +37,10 @@ func (d *directStart) thread() {
 }
 
 func (d *directStart) body() {
+	if <-d.begin == nil {
+		runtime.UnlockOSThread() // nothing changed on it
+		return
+	}
 	err := d.run()
 	if err != nil {
 		d.result <- err
@@ -120,12 +124,16 @@ func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path strin
 	}
 	sp.goFD, sp.errFD = pipes.goR, pipes.errW
 	sp.closeRanges = closeRangesExcept(append([]int{sp.goFD, sp.errFD}, sp.fds...))
+	if pipes.stack, err = childStack(); err != nil {
+		return directEvent{err: &InitError{Stage: initproto.StageStart, Err: err}}, pipes, "", nil
+	}
+	pipes.sp, sp.sharedMemory = sp, pipes.stack != nil
 	if move != nil {
 		if err := move.Enter(); err != nil {
 			return directEvent{err: &InitError{Stage: initproto.StageCgroup, Err: err}}, pipes, "", nil
 		}
 	}
-	pid, pidfd, err := d.fork(sp)
+	pid, pidfd, err := d.fork(sp, pipes.stack)
 	if move != nil {
 		if lerr := move.Leave(); lerr != nil && err == nil {
 			err = &InitError{Stage: initproto.StageCgroup, Err: lerr}

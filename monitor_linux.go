@@ -317,7 +317,7 @@ func (m *monitor) startContainer(spec *containerSpec) (_ *State, retErr error) {
 	st.LogPath = lw.path
 	c := &Container{ID: st.ID, StateDir: m.store.dir, Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr"),
 		loop: m.loop, afterExit: func() { lw.close(); m.add(-1) }}
-	if _, err := c.start(context.Background(), &st); err != nil {
+	if _, err := c.start(context.Background(), &st, nil); err != nil {
 		return nil, err
 	}
 	return &st, nil

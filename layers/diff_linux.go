@@ -354,7 +354,7 @@ func (d *differ) copyContent(n *node, size int64) error {
 func (d *differ) header(n *node) (*tar.Header, error) {
 	st := &n.st
 	hdr := &tar.Header{Name: n.rel, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid),
-		ModTime: d.clamp(time.Unix(st.Mtim.Sec, st.Mtim.Nsec))}
+		ModTime: d.clamp(time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)))}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		hdr.Typeflag, hdr.Size = tar.TypeReg, st.Size

@@ -78,6 +78,9 @@ func TestOverlayExe(t *testing.T) {
 	assertUnwritable(t, f)
 	_, err = os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), os.O_WRONLY, 0)
 	assert.ErrorIs(t, err, unix.EROFS)
+	// A process re-executed from it finds it protected already.
+	assert.True(t, onReadOnlyOverlay(int(f.Fd())))
+	assert.False(t, onReadOnlyOverlay(int(openSelf(t).Fd())), "the test binary itself is not")
 }
 
 // TestOpenExeDirChecksIdentity refuses a binary path that no longer leads

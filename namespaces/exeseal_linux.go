@@ -72,6 +72,15 @@ func overlayExe(exe *os.File) (_ *os.File, retErr error) {
 	return f, nil
 }
 
+// onReadOnlyOverlay reports whether fd is a file of a read-only overlay,
+// such as one overlayExe returned: nothing can be written through it
+// (EROFS), and no process without CAP_SYS_ADMIN in this mount namespace
+// can make a writable mount of it, so it needs no further protection.
+func onReadOnlyOverlay(fd int) bool {
+	var st unix.Statfs_t
+	return unix.Fstatfs(fd, &st) == nil && st.Type == unix.OVERLAYFS_SUPER_MAGIC && st.Flags&unix.ST_RDONLY != 0
+}
+
 // errExeChanged reports that the file at the running binary's path is no
 // longer the running binary.
 var errExeChanged = errors.New("not the running binary")

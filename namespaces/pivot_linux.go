@@ -56,7 +56,9 @@ func rootIsRAM() bool {
 	if err := unix.Statfs("/", &st); err != nil {
 		return false
 	}
-	return st.Type == unix.RAMFS_MAGIC || st.Type == unix.TMPFS_MAGIC
+	// f_type is 32 bits wide on 32-bit systems, and RAMFS_MAGIC's top bit is set.
+	t := uint32(st.Type)
+	return t == unix.RAMFS_MAGIC || t == unix.TMPFS_MAGIC
 }
 
 // moveRoot is the fallback for a ramfs "/": it detaches, as far as it can,

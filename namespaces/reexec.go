@@ -143,8 +143,9 @@ func Dispatch(ctx context.Context) (handled bool, err error) {
 // superblock is read-only, so no remount or mount clone makes it
 // writable, and nothing is copied. Elsewhere (rootless, older kernels) it
 // is a copy in a memfd sealed against writes, which costs the binary's
-// size in shared memory for the life of the process; when the running
-// binary already is such a memfd, it is reused without copying.
+// size in shared memory for the life of the process. When the running
+// binary already is such a memfd, or runs from a read-only overlay (as a
+// process re-executed this way does), it is reused as it is.
 //
 // Path is /proc/PID/fd/N, a descriptor of this process (PID) that the
 // child opens when it execs; this needs the child to be allowed to look

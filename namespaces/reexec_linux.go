@@ -107,15 +107,17 @@ func makeSealedLocked() error {
 }
 
 // makeSealedExe makes the protected copy of the running binary: the
-// binary itself when it already is a sealed memfd, else a zero-copy view
-// of it on a private read-only overlay ([overlayExe]), else a sealed memfd
-// copy. The result is close-on-exec.
+// binary itself when it already is a sealed memfd or runs from a
+// read-only overlay (a re-executed process, such as the monitor of
+// detached containers, runs from the one its parent made), else a
+// zero-copy view of it on a private read-only overlay ([overlayExe]),
+// else a sealed memfd copy. The result is close-on-exec.
 func makeSealedExe() (*os.File, error) {
 	exe, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("opening own binary: %w", err)
 	}
-	if isSealed(int(exe.Fd())) {
+	if isSealed(int(exe.Fd())) || onReadOnlyOverlay(int(exe.Fd())) {
 		return exe, nil
 	}
 	defer exe.Close()
