@@ -116,6 +116,9 @@ type starting struct {
 	direct *rootfsConfig
 	// release ends the thread of a direct start, once the container exits.
 	release chan struct{}
+	// threadOut is closed once the thread of a direct start is out of the
+	// container's cgroup (nil without a direct start).
+	threadOut <-chan struct{}
 }
 
 // start starts the container of st, attached to this process. d is a
@@ -425,6 +428,9 @@ func (s *starting) undo() error {
 		errs = append(errs, s.proc.close())
 	}
 	if s.host != nil {
+		if s.threadOut != nil {
+			<-s.threadOut // stopped by now, it leaves the cgroup
+		}
 		_, err := s.host.release(context.Background(), s.st)
 		errs = append(errs, err)
 	}

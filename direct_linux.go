@@ -76,8 +76,13 @@ type directStart struct {
 	// and its move into the v1 cgroup for the fork.
 	hostWaited bool
 	move       *cgroups.ThreadMove
-	hostProc   int        // O_PATH descriptor of the host's /proc
-	files      []*os.File // the child's fds 0..n-1
+	entered    bool // the thread is in the container's cgroup (move)
+	// out is closed once the thread is out of the container's cgroup for
+	// good (or never went in).
+	out      chan struct{}
+	outOnce  sync.Once
+	hostProc int        // O_PATH descriptor of the host's /proc
+	files    []*os.File // the child's fds 0..n-1
 	// hostReady is closed once the state, the cgroup and the files are
 	// ready for the thread.
 	hostReady chan struct{}
@@ -119,7 +124,7 @@ func (c *Container) prestartThread() *directStart {
 	if !c.mayStartDirect() {
 		return nil
 	}
-	d := &directStart{begin: make(chan *starting, 1), hostReady: make(chan struct{}),
+	d := &directStart{begin: make(chan *starting, 1), out: make(chan struct{}), hostReady: make(chan struct{}),
 		nsReady: make(chan directEvent, 1), forked: make(chan directEvent, 1),
 		hostDone: make(chan error, 1), result: make(chan error, 1), abort: make(chan struct{}), release: make(chan struct{})}
 	go d.thread()
@@ -131,6 +136,7 @@ func (c *Container) prestartThread() *directStart {
 // for spawnDirect.
 func (d *directStart) launch(s *starting) {
 	d.s, d.st, d.early = s, *s.st, s.st.RootFS != "" && s.st.Network == nil
+	s.threadOut = d.out
 	d.launched = true
 	d.begin <- s
 }
@@ -199,6 +205,7 @@ func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
 		return err
 	}
 	s.netns = fmt.Sprintf("/proc/self/task/%d/ns/net", ev.tid)
+	s.warmDirect()
 	netErr := make(chan error, 1)
 	go func() { netErr <- s.attachNetwork(ctx) }()
 	ev, err = d.event(ctx, d.forked)
@@ -235,6 +242,17 @@ func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
 	case <-ctx.Done():
 		return &InitError{Stage: initproto.StageHandshake, Err: ctx.Err()}
 	}
+}
+
+// warmDirect does, while the thread sets the root up, what the thread is
+// about to need that is made once per process: the first start in a
+// program (every start of a CLI) would otherwise make it on the thread's
+// path. Failures are left for the thread to meet and report.
+func (s *starting) warmDirect() {
+	if s.st.Seccomp {
+		_, _ = seccomp.Program(s.st.Caps)
+	}
+	_ = namespaces.PrepareCgroupView()
 }
 
 // threadJoined reports whether the thread joins the container's cgroup

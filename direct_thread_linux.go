@@ -51,6 +51,7 @@ func (d *directStart) body() {
 }
 
 func (d *directStart) run() error {
+	defer d.leaveCgroup()
 	// The host's /proc, to find the child's PID namespace once the root
 	// is pivoted.
 	hostProc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -99,20 +100,40 @@ func (d *directStart) run() error {
 	if _, err := unix.Write(pipes.goW, []byte{1}); err != nil {
 		return &InitError{Stage: initproto.StageHandshake, Err: &fs.PathError{Op: "write", Path: "start pipe", Err: err}}
 	}
+	// While the child does its last steps and execs.
+	if err := d.leaveCgroup(); err != nil {
+		return err
+	}
 	return readChildError(pipes.errR, path, sp)
 }
 
+// leaveCgroup moves the thread out of the container's cgroup if it is in,
+// closes the move's files and tells the parent, which waits for that
+// before it removes the cgroup (see starting.undo). It does all this once;
+// later calls return nil.
+func (d *directStart) leaveCgroup() error {
+	if d.move == nil {
+		d.outOnce.Do(func() { close(d.out) })
+		return nil
+	}
+	var err error
+	if d.entered {
+		if err = d.move.Leave(); err != nil {
+			err = &InitError{Stage: initproto.StageCgroup, Err: err}
+		}
+		d.entered = false
+	}
+	d.move.Close()
+	d.move = nil
+	d.outOnce.Do(func() { close(d.out) })
+	return err
+}
+
 // forkChild sets the container up and forks its process, from inside the
-// container's cgroup on v1 (see cgroupMove), and reports nothing before
-// the thread is out of the cgroup again: the parent's clean-up kills what
-// is in it. A child forked before a failure is in the event with the
+// container's cgroup on v1 (see cgroupMove): the thread stays in until
+// leaveCgroup. A child forked before a failure is in the event with the
 // error, for the parent to reap.
 func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path string, sp *childSpec) {
-	defer func() {
-		if d.move != nil {
-			d.move.Close()
-		}
-	}()
 	sp, path, err := d.setup()
 	if err != nil {
 		return directEvent{err: err}, nil, "", nil
@@ -132,13 +153,9 @@ func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path strin
 		if err := move.Enter(); err != nil {
 			return directEvent{err: &InitError{Stage: initproto.StageCgroup, Err: err}}, pipes, "", nil
 		}
+		d.entered = true
 	}
 	pid, pidfd, err := d.fork(sp, pipes.stack)
-	if move != nil {
-		if lerr := move.Leave(); lerr != nil && err == nil {
-			err = &InitError{Stage: initproto.StageCgroup, Err: lerr}
-		}
-	}
 	pipes.closeErrW()
 	return directEvent{pid: pid, pidfd: pidfd, err: err}, pipes, path, sp
 }
@@ -146,9 +163,11 @@ func (d *directStart) forkChild() (ev directEvent, pipes *childPipes, path strin
 // cgroupMove prepares, on cgroup v1, the move of this thread into the
 // container's cgroup for the fork, so that the child is born there: the
 // thread moves itself, which the kernel does without the global lock
-// whose first taking waits for an RCU grace period, and it stays in only
-// for the clone (its allocations would be charged to the container). The
-// files are opened now, while the host's cgroup mounts are reachable.
+// whose first taking waits for an RCU grace period. It stays in from the
+// clone until it lets the child go, and moves back while the child execs
+// (leaveCgroup): what it allocates meanwhile, the child's /proc mount, is
+// charged to the container, as the container's own. The files are opened
+// now, while the host's cgroup mounts are reachable.
 func (d *directStart) cgroupMove() (*cgroups.ThreadMove, error) {
 	if !d.s.threadJoined() {
 		return nil, nil

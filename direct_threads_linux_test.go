@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth"
+	"github.com/berthlabs/berth/cgroups"
 	"github.com/berthlabs/berth/internal/testutil"
 )
 
@@ -65,4 +66,30 @@ func TestDirectStartThreadsEnd(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	assert.LessOrEqual(t, threads(t), before+3, "40 starts left their threads (from %d)", before)
+}
+
+// TestDirectStartThreadLeavesCgroup checks that the starting thread,
+// which forks from inside the container's cgroup on v1, is out of it once
+// Start returns: the cgroup holds the container's process only.
+func TestDirectStartThreadLeavesCgroup(t *testing.T) {
+	testutil.RequireRoot(t)
+	if !berth.DirectStartSupported() {
+		t.Skip("the kernel has no pidns option for proc: no direct start")
+	}
+	if cgroups.Mode() == cgroups.Unavailable {
+		t.Skip("no cgroups")
+	}
+	testutil.CheckLeaks(t)
+	c := &berth.Container{RootFS: testutil.Rootfs(t), Args: []string{"sleep", "30"}, StateDir: t.TempDir()}
+	require.NoError(t, c.Start(t.Context()))
+	t.Cleanup(func() { _ = c.Delete(context.Background()) })
+	st, err := c.State(t.Context())
+	require.NoError(t, err)
+	require.NotEmpty(t, st.Cgroup)
+	g, err := cgroups.Load(st.Cgroup)
+	require.NoError(t, err)
+	defer g.Close()
+	procs, err := g.Procs()
+	require.NoError(t, err)
+	assert.Equal(t, []int{c.PID()}, procs, "this process (%d) is still in the container's cgroup", os.Getpid())
 }

@@ -160,6 +160,16 @@ var hostHierarchies struct {
 	list []mountInfo
 }
 
+// PrepareCgroupView reads what a "cgroup" mount of Setup binds from, the
+// host's cgroup hierarchies, which it reads once per process: a caller
+// with time to spare before Setup (on any thread that sees the host's
+// mounts) can read them ahead, off Setup's path. It is safe for
+// concurrent use.
+func PrepareCgroupView() error {
+	_, err := hostCgroupHierarchies()
+	return err
+}
+
 // hostCgroupHierarchies lists the cgroup and cgroup2 mounts at or directly
 // below /sys/fs/cgroup in this mount namespace, read once per process.
 func hostCgroupHierarchies() ([]mountInfo, error) {
