@@ -192,6 +192,7 @@ func (s *starting) createEtcFiles() error {
 // driveDirect is the parent's side: network and cgroup while the thread
 // sets the root up, then the wait for the exec.
 func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
+	s.warmDirect()
 	ev, err := d.event(ctx, d.nsReady)
 	if err != nil {
 		if ev.err == nil {
@@ -205,7 +206,6 @@ func (s *starting) driveDirect(ctx context.Context, d *directStart) error {
 		return err
 	}
 	s.netns = fmt.Sprintf("/proc/self/task/%d/ns/net", ev.tid)
-	s.warmDirect()
 	netErr := make(chan error, 1)
 	go func() { netErr <- s.attachNetwork(ctx) }()
 	ev, err = d.event(ctx, d.forked)
