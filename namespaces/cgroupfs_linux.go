@@ -20,7 +20,8 @@ const hostCgroupDir = "/sys/fs/cgroup"
 // m.Target: on a unified host one cgroup2 mount; on a v1 or hybrid host a
 // tmpfs holding one mount per host hierarchy (and the cgroup2 one of a
 // hybrid host), with links for co-mounted controllers ("cpu" ->
-// "cpu,cpuacct"). In a cgroup namespace each shows the container's own
+// "cpu,cpuacct"). For a read-only view of one group (an absolute Source)
+// that tmpfs is a read-only clone of the host's own (cloneHostCgroupDir). In a cgroup namespace each shows the container's own
 // cgroup as its root. A hierarchy the kernel refuses to mount with EPERM
 // (cgroup v1 in a user namespace) is left as an empty directory.
 func (s *setup) mountCgroup(m plannedMount) error {
@@ -48,6 +49,11 @@ func (s *setup) mountCgroup(m plannedMount) error {
 }
 
 func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []mountInfo) error {
+	if flags&msRdonly != 0 && path.IsAbs(m.Source) {
+		if done, err := s.cloneHostCgroupDir(m, fd, flags, hier); done || err != nil {
+			return err
+		}
+	}
 	tmpfsFlags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", tmpfsFlags, "mode=755"); err != nil {
 		return &fs.PathError{Op: "mount tmpfs", Path: m.Target, Err: err}
@@ -66,6 +72,74 @@ func (s *setup) mountCgroupV1(m plannedMount, fd int, flags uintptr, hier []moun
 		return remountFD(top, m.Target, msRdonly|tmpfsFlags, false)
 	}
 	return nil
+}
+
+// cloneHostCgroupDir makes a read-only view of the container's own
+// cgroups from a read-only clone of the host's /sys/fs/cgroup tmpfs, whose
+// directories are the hierarchies' mount points (and whose links name
+// co-mounted controllers): each gets the container's cgroup directory
+// bound onto it. Unlike a tmpfs of the container's own, this costs no
+// superblock, inodes or directories per container, only a mount. The
+// clone is private (nothing mounted on it reaches the host) and
+// read-only, so the container cannot write to the host's tmpfs. It
+// reports false, having changed nothing, where the host's /sys/fs/cgroup
+// is not a tmpfs with a directory for every hierarchy, or the kernel
+// cannot clone it (before Linux 5.12): the caller then mounts a tmpfs.
+func (s *setup) cloneHostCgroupDir(m plannedMount, fd int, flags uintptr, hier []mountInfo) (bool, error) {
+	tree, err := unix.OpenTree(unix.AT_FDCWD, hostCgroupDir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return false, nil
+	}
+	defer unix.Close(tree)
+	if !hostCgroupDirUsable(tree, hier) {
+		return false, nil
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
+		Propagation: unix.MS_PRIVATE}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return false, nil
+	}
+	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return false, nil
+	}
+	top, err := s.reopenMounted(m.Target, fd)
+	if err != nil {
+		return true, err
+	}
+	defer unix.Close(top)
+	for _, h := range hier {
+		name := path.Base(h.MountPoint)
+		where := path.Join(m.Target, name)
+		sub, err := walk(top, name, walkNoCreate, 0, false)
+		if err != nil {
+			return true, fmt.Errorf("cgroup mount on %q: %w", where, err)
+		}
+		err = s.bindCgroupDir(sub, where, path.Join(h.MountPoint, m.Source), flags)
+		unix.Close(sub)
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// hostCgroupDirUsable reports whether the clone of the host's
+// /sys/fs/cgroup open as tree is a tmpfs with a directory for each
+// hierarchy in hier.
+func hostCgroupDirUsable(tree int, hier []mountInfo) bool {
+	var sfs unix.Statfs_t
+	if unix.Fstatfs(tree, &sfs) != nil || uint32(sfs.Type) != unix.TMPFS_MAGIC {
+		return false
+	}
+	for _, h := range hier {
+		var st unix.Stat_t
+		if path.Dir(h.MountPoint) != hostCgroupDir ||
+			unix.Fstatat(tree, path.Base(h.MountPoint), &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+			st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return false
+		}
+	}
+	return true
 }
 
 // mountHierarchy mounts host hierarchy h in the directory of its name below

@@ -87,6 +87,12 @@ func runCheck(c string) string {
 		return fmt.Sprint(os.Getpid())
 	case "propagation":
 		return rootPropagation()
+	case "dev":
+		var st unix.Stat_t
+		if err := unix.Stat(arg, &st); err != nil {
+			return "ERR " + errnoName(err)
+		}
+		return fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
 	}
 	return "unknown check"
 }

@@ -1,6 +1,7 @@
 package namespaces_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,6 +137,55 @@ func TestSetupDefaults(t *testing.T) {
 	assert.Equal(t, "ok", res["write /dev/shm/x"])
 	assert.Equal(t, "ok", res["write /etc/x"])
 	assert.FileExists(t, filepath.Join(root, "tmp/x"), "the rootfs is the host directory")
+}
+
+// TestSetupCgroupViewOfOwnGroup is the view of a container's own cgroup
+// (an absolute Source): on a v1 or hybrid host, a read-only clone of the
+// host's /sys/fs/cgroup tmpfs (no tmpfs of its own) with the group's
+// directories bound on its hierarchies; nothing shows on the host.
+func TestSetupCgroupViewOfOwnGroup(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	var host unix.Statfs_t
+	require.NoError(t, unix.Statfs("/sys/fs/cgroup", &host))
+	if uint32(host.Type) != unix.TMPFS_MAGIC {
+		t.Skip("the host's /sys/fs/cgroup is not a tmpfs of hierarchies (cgroup v2 only)")
+	}
+	var hostDir unix.Stat_t
+	require.NoError(t, unix.Stat("/sys/fs/cgroup", &hostDir))
+	hostMounts := readMountPoints(t)
+	r := defaultRootFS(testutil.Rootfs(t))
+	for i, m := range r.Mounts {
+		if m.Type == "cgroup" {
+			r.Mounts[i].Source = "/" // the hierarchies' roots stand in for a group
+		}
+	}
+	res := runSetup(t, r, namespaces.All, nil, "dev /sys/fs/cgroup", "statfs /sys/fs/cgroup", "mkdir /sys/fs/cgroup/x",
+		"statfs /sys/fs/cgroup/memory", "stat /sys/fs/cgroup/memory/memory.limit_in_bytes",
+		"write /sys/fs/cgroup/memory/memory.limit_in_bytes")
+	require.Equal(t, "ok", res["setup"])
+	assert.Equal(t, fmt.Sprintf("%d:%d", unix.Major(hostDir.Dev), unix.Minor(hostDir.Dev)), res["dev /sys/fs/cgroup"],
+		"the host's tmpfs, not one of the container's own")
+	assert.Equal(t, "tmpfs ro", res["statfs /sys/fs/cgroup"])
+	assert.Equal(t, "ERR EROFS", res["mkdir /sys/fs/cgroup/x"])
+	assert.Equal(t, "cgroup ro", res["statfs /sys/fs/cgroup/memory"])
+	assert.NotContains(t, res["stat /sys/fs/cgroup/memory/memory.limit_in_bytes"], "ERR")
+	assert.Equal(t, "ERR EROFS", res["write /sys/fs/cgroup/memory/memory.limit_in_bytes"])
+	assert.Equal(t, hostMounts, readMountPoints(t), "mounts of the view reached the host")
+}
+
+// readMountPoints returns this process's mount points.
+func readMountPoints(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if f := strings.Fields(line); len(f) > 4 {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
 
 func TestSetupReadOnlyRootAndBinds(t *testing.T) {
