@@ -332,7 +332,11 @@ func (s *starting) sendConfig(ctx context.Context) error {
 	cfg := initConfig{Process: s.st.process(len(s.c.ExtraFiles)), RootFS: rootfsConfigOf(s.st, s.store.etcMounts(s.st)),
 		RootFSMounts: s.st.RootFSMounts, Hostname: s.st.Hostname, Loopback: s.st.Share&namespaces.Net == 0,
 		CgroupNS: s.st.Cgroup != "" && s.st.Share&namespaces.Cgroup == 0}
-	if err := s.conn.Send(cfg); err != nil {
+	var files []*os.File
+	if cfg.RootFS.MaskSource != nil {
+		files = append(files, cfg.RootFS.MaskSource) // not in the JSON
+	}
+	if err := s.conn.Send(cfg, files...); err != nil {
 		return s.handshakeErr(ctx, err)
 	}
 	return nil

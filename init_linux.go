@@ -53,8 +53,13 @@ func containerInit(ctx context.Context) error {
 		return err
 	}
 	var cfg initConfig
-	if _, err := conn.Recv(&cfg); err != nil {
+	files, err := conn.Recv(&cfg)
+	if err != nil {
 		return fmt.Errorf("berth-init: reading config: %w", err)
+	}
+	if len(files) > 0 {
+		cfg.RootFS.MaskSource = files[0] // the parent's, sent with it
+		defer files[0].Close()
 	}
 	err = runInit(conn, &cfg)
 	return report(conn, err)

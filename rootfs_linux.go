@@ -2,7 +2,9 @@ package berth
 
 import (
 	"io/fs"
+	"os"
 	"path"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -34,9 +36,22 @@ func rootfsConfigOf(st *State, etc []namespaces.MountSpec) rootfsConfig {
 		Mounts:        append(mounts, st.Mounts...),
 		Devices:       namespaces.DefaultDevices(),
 		MaskedPaths:   namespaces.DefaultMaskedPaths(),
+		MaskSource:    maskSource(),
 		ReadOnlyPaths: namespaces.DefaultReadOnlyPaths(),
 	}
 }
+
+// maskSource is this process's mask source ([namespaces.NewMaskSource]),
+// made on first use: the masked directories of every container it sets up,
+// or has its inits set up, share its one superblock. nil where it cannot be
+// made (without CAP_SYS_ADMIN): each mask then gets a tmpfs.
+var maskSource = sync.OnceValue(func() *os.File {
+	f, err := namespaces.NewMaskSource()
+	if err != nil {
+		return nil
+	}
+	return f
+})
 
 // setupRootFS mounts the container's file systems and pivots into them.
 // The rootfs mounts (an image snapshot's overlay) come first, on the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,10 +37,14 @@ func (s *setup) maskOne(fd int, p string) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &fs.PathError{Op: "fstat", Path: p, Err: err}
 	}
-	if s.noProcSelf {
-		return maskByFD(fd, s.nullfd, p, st.Mode&unix.S_IFMT == unix.S_IFDIR)
+	dir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if dir && s.r.MaskSource != nil && cloneMaskSource(s.r.MaskSource, fd) == nil {
+		return nil
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+	if s.noProcSelf {
+		return maskByFD(fd, s.nullfd, p, dir)
+	}
+	if dir {
 		flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 		if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", flags, "mode=555"); err != nil {
 			return &fs.PathError{Op: "mount tmpfs mask", Path: p, Err: err}
@@ -50,6 +55,59 @@ func (s *setup) maskOne(fd int, p string) error {
 		return &fs.PathError{Op: "mount bind /dev/null mask", Path: p, Err: err}
 	}
 	return nil
+}
+
+// cloneMaskSource mounts a clone of the mask source src onto the
+// directory open as fd. It fails, having mounted nothing, where the kernel
+// refuses to clone src.
+func cloneMaskSource(src *os.File, fd int) error {
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return err
+	}
+	tree := -1
+	if cerr := rc.Control(func(sfd uintptr) {
+		tree, err = unix.OpenTree(int(sfd), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	}); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open_tree", Path: src.Name(), Err: err}
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return &fs.PathError{Op: "move_mount", Path: src.Name(), Err: err}
+	}
+	return nil
+}
+
+// NewMaskSource makes an empty directory mount for [RootFS.MaskSource]:
+// a tmpfs whose superblock is read-only (no remount of a clone makes it
+// writable), root directory mode 0555, mounted nowhere, nodev, nosuid,
+// noexec. It needs CAP_SYS_ADMIN. The file may be passed to another
+// process, which can clone it as long as the file is open.
+func NewMaskSource() (*os.File, error) {
+	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, &fs.PathError{Op: "fsopen", Path: "tmpfs", Err: err}
+	}
+	defer unix.Close(ctx)
+	for _, opt := range [][2]string{{"mode", "555"}, {"size", "4k"}} {
+		if err := unix.FsconfigSetString(ctx, opt[0], opt[1]); err != nil {
+			return nil, &fs.PathError{Op: "fsconfig " + opt[0] + "=" + opt[1], Path: "tmpfs", Err: err}
+		}
+	}
+	if err := unix.FsconfigSetFlag(ctx, "ro"); err != nil {
+		return nil, &fs.PathError{Op: "fsconfig ro", Path: "tmpfs", Err: err}
+	}
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return nil, &fs.PathError{Op: "fsconfig create", Path: "tmpfs", Err: err}
+	}
+	fd, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return nil, &fs.PathError{Op: "fsmount", Path: "tmpfs", Err: err}
+	}
+	return os.NewFile(uintptr(fd), "mask-source"), nil
 }
 
 // readOnlyPaths binds each read-only path that exists (and include

@@ -3,6 +3,7 @@ package namespaces
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -72,9 +73,18 @@ type RootFS struct {
 	// nothing exists at those paths.
 	Devices []Device
 	// MaskedPaths are hidden after the mounts: a file gets the host's
-	// /dev/null bound over it, a directory an empty read-only tmpfs. Paths
-	// that do not exist are skipped.
+	// /dev/null bound over it, a directory an empty read-only tmpfs (a
+	// clone of MaskSource, when set). Paths that do not exist are skipped.
 	MaskedPaths []string
+	// MaskSource, when set, is an empty read-only directory mount made by
+	// [NewMaskSource], cloned onto each masked directory instead of a
+	// tmpfs of the directory's own: the masks of every root set up with it
+	// share one superblock, which saves a superblock, a root inode and,
+	// on kernels that size a table in every memory cgroup by the number
+	// of superblocks, that table's growth, per masked directory. Where the
+	// kernel refuses to clone it, a tmpfs is mounted as without it. It is
+	// not part of the description's data; the caller keeps it open.
+	MaskSource *os.File `json:"-"`
 	// ReadOnlyPaths are bound onto themselves and made read-only after the
 	// mounts. Paths that do not exist are skipped.
 	ReadOnlyPaths []string

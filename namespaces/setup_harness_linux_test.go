@@ -30,6 +30,9 @@ func rootfsEntrypoint(context.Context) error {
 	if err := json.Unmarshal([]byte(os.Args[1]), &r); err != nil {
 		return err
 	}
+	if os.Getenv("TEST_ROOTFS_MASK_SOURCE") != "" {
+		r.MaskSource = os.NewFile(3, "mask-source") // runSetup's ExtraFiles[0]
+	}
 	if pre := os.Getenv("TEST_ROOTFS_PREPARE"); pre != "" {
 		if err := prepare(pre, &r); err != nil {
 			return fmt.Errorf("preparing %s: %w", pre, err)
@@ -206,6 +209,10 @@ func runSetup(t *testing.T, r namespaces.RootFS, k namespaces.Kind, env []string
 	cmd, err := namespaces.Command(t.Context(), "test-rootfs", k, append([]string{string(conf)}, checks...)...)
 	require.NoError(t, err)
 	cmd.Env = append(os.Environ(), env...)
+	if r.MaskSource != nil {
+		cmd.ExtraFiles = []*os.File{r.MaskSource}
+		cmd.Env = append(cmd.Env, "TEST_ROOTFS_MASK_SOURCE=1")
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()

@@ -188,6 +188,51 @@ func readMountPoints(t *testing.T) []string {
 	return out
 }
 
+// TestSetupMaskSourceShared sets two roots up with one mask source: the
+// masked directories of both are clones of it (one superblock), empty and
+// read-only; without it each gets a tmpfs of its own.
+func TestSetupMaskSourceShared(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.CheckLeaks(t)
+	src, err := namespaces.NewMaskSource()
+	require.NoError(t, err)
+	defer src.Close()
+	var srcStat unix.Stat_t
+	require.NoError(t, unix.Fstat(int(src.Fd()), &srcStat))
+	srcDev := fmt.Sprintf("%d:%d", unix.Major(srcStat.Dev), unix.Minor(srcStat.Dev))
+	var dirs []string
+	for _, p := range namespaces.DefaultMaskedPaths() {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			dirs = append(dirs, p)
+		}
+	}
+	if len(dirs) == 0 {
+		t.Skip("no masked directory exists on this host")
+	}
+	var checks []string
+	for _, d := range dirs {
+		checks = append(checks, "dev "+d, "ls "+d, "mkdir "+d+"/x", "statfs "+d)
+	}
+	for _, shared := range []bool{true, true, false} {
+		r := defaultRootFS(testutil.Rootfs(t))
+		if shared {
+			r.MaskSource = src
+		}
+		res := runSetup(t, r, namespaces.All, nil, checks...)
+		require.Equal(t, "ok", res["setup"])
+		for _, d := range dirs {
+			if shared {
+				assert.Equal(t, srcDev, res["dev "+d], "%s is not a clone of the mask source", d)
+			} else {
+				assert.NotEqual(t, srcDev, res["dev "+d], d)
+			}
+			assert.Empty(t, res["ls "+d], d)
+			assert.Equal(t, "ERR EROFS", res["mkdir "+d+"/x"], d)
+			assert.Equal(t, "tmpfs ro", res["statfs "+d], d)
+		}
+	}
+}
+
 func TestSetupReadOnlyRootAndBinds(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.CheckLeaks(t)

@@ -22,3 +22,15 @@ func (r *RootFS) MountProc(pidns *os.File) error {
 
 // ProcPIDNamespaceSupported reports false off Linux.
 func ProcPIDNamespaceSupported() bool { return false }
+
+// NewMaskSource makes a mask source for [RootFS.MaskSource]. Off Linux it
+// returns an error wrapping [errors.ErrUnsupported].
+func NewMaskSource() (*os.File, error) {
+	return nil, fmt.Errorf("making a mask source: %w", errors.ErrUnsupported)
+}
+
+// PrepareCgroupView reads the host's cgroup hierarchies ahead of Setup.
+// Off Linux it returns an error wrapping [errors.ErrUnsupported].
+func PrepareCgroupView() error {
+	return fmt.Errorf("reading cgroup hierarchies: %w", errors.ErrUnsupported)
+}

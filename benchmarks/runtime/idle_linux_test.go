@@ -29,11 +29,14 @@ import (
 // kernel stacks). Then the containers are started, and what they add less
 // what the bare processes added, per container, is the figure. Nothing is
 // freed between the three samples, so neither run reuses memory the other
-// freed. Two totals are reported: the growth of MemTotal-MemAvailable
-// (host memory, as free(1) sees it, moved by the page cache) and the
-// growth of the memory that cannot be reclaimed (anonymous and shared
-// memory, unreclaimable slab, kernel stacks, page tables, per-CPU
-// memory). Opt in (as root):
+// freed. The figure is the memory that cannot be reclaimed: unreclaimable
+// slab, kernel stacks, page tables, per-CPU and shared memory, and the
+// anonymous memory other than the payloads' (whose own, RssAnon, is
+// measured per process in both runs and taken out). Also reported: the
+// same with the payloads' anonymous memory left in, and the growth of
+// MemTotal-MemAvailable (host memory as free(1) sees it), which the page
+// cache and the kernel's estimate of reclaimable memory move by more than
+// 100 KiB per process from one run to the next. Opt in (as root):
 //
 //	BERTH_BENCH_IDLE=1000 go test -run IdleContainers -v -timeout 30m ./benchmarks/runtime
 func TestIdleContainers(t *testing.T) {
@@ -60,12 +63,16 @@ func TestIdleContainers(t *testing.T) {
 	after, slabAfter := sampleMemory(t), sampleSlab(t)
 
 	var threads, bareThreads int
+	var anon, bareAnon int64 // the payloads' own anonymous memory, KiB
 	for i, c := range ctrs {
 		threads += threadCount(t, c.PID())
 		bareThreads += threadCount(t, bare[i].Process.Pid)
+		anon += rssAnon(t, c.PID())
+		bareAnon += rssAnon(t, bare[i].Process.Pid)
 	}
 	t.Logf("%d containers started in %v (%.1f ms each, 8 at a time)", n, elapsed.Round(time.Millisecond), float64(elapsed.Milliseconds())/float64(n))
 	t.Logf("threads: %d in the bare payloads, %d in the containers' payloads", bareThreads, threads)
+	t.Logf("payload RssAnon: %.1f KiB each bare, %.1f KiB each in a container", float64(bareAnon)/float64(n), float64(anon)/float64(n))
 	t.Logf("monitor RSS %d MiB", monitorRSS(t)>>20)
 	t.Logf("%-14s %12s %12s %12s", "KiB", "bare, each", "container", "beyond")
 	for i, k := range memoryKeys {
@@ -74,17 +81,31 @@ func TestIdleContainers(t *testing.T) {
 	}
 	logSlabs(t, n, slabBefore, slabBetween, slabAfter)
 	used := func(m []int64) int64 { return m[0] - m[1] }
-	unreclaimable := func(m []int64) (sum int64) {
-		for _, v := range m[2:] {
-			sum += v
+	sum := func(from int) func([]int64) int64 {
+		return func(m []int64) (total int64) {
+			for _, v := range m[from:] {
+				total += v
+			}
+			return total
 		}
-		return sum
 	}
 	perCtr := func(f func([]int64) int64) int64 {
 		return ((f(after) - f(between)) - (f(between) - f(before))) / int64(n)
 	}
-	t.Logf("beyond the payload's own, per container: %d KiB of host memory (MemTotal-MemAvailable), %d KiB unreclaimable",
-		perCtr(used), perCtr(unreclaimable))
+	// The payloads' anonymous memory is theirs, whatever runs them: it is
+	// taken out of AnonPages in both runs, which leaves the monitor's and
+	// any other anonymous memory the containers cost.
+	otherAnon := ((after[2] - between[2] - anon) - (between[2] - before[2] - bareAnon)) / int64(n)
+	kernel := perCtr(sum(3)) // everything unreclaimable but AnonPages
+	t.Logf("beyond the payload's own, per container: %d KiB that cannot be reclaimed (%d KiB kernel, %d KiB anonymous memory not the payload's)",
+		kernel+otherAnon, kernel, otherAnon)
+	t.Logf("the same with the payloads' own anonymous memory in both runs' AnonPages: %d KiB; as MemTotal-MemAvailable: %d KiB",
+		perCtr(sum(2)), perCtr(used))
+}
+
+// rssAnon returns the anonymous memory process pid has in RAM, in KiB.
+func rssAnon(t *testing.T, pid int) int64 {
+	return readKB(t, fmt.Sprintf("/proc/%d/status", pid), "RssAnon:")[0]
 }
 
 // startBare starts n processes of bin with the argument 3600 on the host,

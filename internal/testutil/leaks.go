@@ -22,8 +22,9 @@ type Snapshot struct {
 	// Links are the link names in the current network namespace.
 	Links []string
 	// FDs are "FD TARGET" of this process's open files, leaving out the
-	// Go runtime's own (epoll, eventfd) and the sealed re-exec copy of the
-	// binary (memfd:berth-init), which lives as long as the process.
+	// Go runtime's own (epoll, eventfd), the sealed re-exec copy of the
+	// binary (memfd:berth-init) and a mask source (namespaces), which live
+	// as long as the process.
 	FDs []string
 	// Procs are "PID ARGV0" of the processes this test process started:
 	// its descendants, and processes that inherited its BERTH_TEST_PID

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func takeSnapshot() (*Snapshot, error) {
@@ -64,7 +65,7 @@ func snapFDs() ([]string, error) {
 		if err != nil {
 			continue // the directory fd ReadDir used, already closed
 		}
-		if runtimeFD(target) {
+		if runtimeFD(target) || maskSourceFD("/proc/self/fd/"+e.Name(), target) {
 			continue
 		}
 		out = append(out, e.Name()+" "+target)
@@ -79,6 +80,16 @@ func runtimeFD(target string) bool {
 	return strings.HasPrefix(target, "anon_inode:[eventpoll]") ||
 		strings.HasPrefix(target, "anon_inode:[eventfd]") ||
 		strings.HasPrefix(target, "/memfd:berth-init")
+}
+
+// maskSourceFD reports whether the fd at path (its target read as
+// target) is a namespaces mask source, which a program keeps for its
+// whole life once it has started a container: the root of a read-only
+// tmpfs mounted nowhere.
+func maskSourceFD(path, target string) bool {
+	var st unix.Statfs_t
+	return target == "/" && unix.Statfs(path, &st) == nil &&
+		uint32(st.Type) == unix.TMPFS_MAGIC && st.Flags&unix.ST_RDONLY != 0
 }
 
 // snapCgroups lists directories with "berth" in their name, at most four
