@@ -22,19 +22,29 @@ var statsBufs = sync.Pool{New: func() any { return new([statsBufSize]byte) }}
 
 // statSet reads a group's stats files, keeping each open between calls:
 // reading an open cgroup file again costs one pread(2), opening it costs
-// five times that. It is safe for concurrent use.
+// five times that. Its readers (a path per file) are made by the first
+// read: a group that is never asked for stats, such as each of the
+// thousands a monitor of detached containers holds, costs none. It is safe
+// for concurrent use.
 type statSet struct {
-	readers []statReader
 	mu      sync.Mutex
+	build   func() []statReader // nil once the readers are made
+	readers []statReader
 	fds     []int // -1: not open
 }
 
-func newStatSet(readers []statReader) *statSet {
-	ss := &statSet{readers: readers, fds: make([]int, len(readers))}
+func newStatSet(build func() []statReader) *statSet { return &statSet{build: build} }
+
+// prepare makes the readers on first use; ss.mu is held.
+func (ss *statSet) prepare() {
+	if ss.build == nil {
+		return
+	}
+	ss.readers, ss.build = ss.build(), nil
+	ss.fds = make([]int, len(ss.readers))
 	for i := range ss.fds {
 		ss.fds[i] = -1
 	}
-	return ss
 }
 
 // read parses every file into s with one buffer. Missing files (a
@@ -45,6 +55,7 @@ func (ss *statSet) read(s *Stats) error {
 	buf := arr[:]
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	ss.prepare()
 	var errs []error
 	for i, r := range ss.readers {
 		data, err := ss.readFile(i, buf)

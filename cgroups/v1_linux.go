@@ -35,7 +35,7 @@ func newV1(l layout, p string) *v1 {
 			d.hier = append(d.hier, dir)
 		}
 	}
-	d.statFiles = newStatSet(v1StatReaders(d.dirs, l.fake))
+	d.statFiles = newStatSet(func() []statReader { return v1StatReaders(d.dirs, l.fake) })
 	return d
 }
 

@@ -24,7 +24,7 @@ type v2 struct {
 
 func newV2(root, p string, fake bool) *v2 {
 	d := &v2{root: root, path: p, dir: filepath.Join(root, p), w: writer{fake: fake}}
-	d.statFiles = newStatSet(v2StatReaders(d.dir, fake))
+	d.statFiles = newStatSet(func() []statReader { return v2StatReaders(d.dir, fake) })
 	return d
 }
 
