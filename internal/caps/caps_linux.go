@@ -6,13 +6,18 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 // KernelLast returns the kernel's CAP_LAST_CAP from
 // /proc/sys/kernel/cap_last_cap, or [Last] if that file cannot be read.
-func KernelLast() int {
+func KernelLast() int { return kernelLast() }
+
+// kernelLast reads cap_last_cap once per process: it cannot change while
+// the kernel runs.
+var kernelLast = sync.OnceValue(func() int {
 	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
 		return Last
@@ -22,7 +27,7 @@ func KernelLast() int {
 		return Last
 	}
 	return n
-}
+})
 
 // DropBounding removes from the calling thread's bounding set every
 // capability up to last that is not in keep. It needs CAP_SETPCAP and acts
