@@ -66,12 +66,13 @@ type cloneArgs struct {
 // and returns its PID in the parent. The child waits for sp's go byte,
 // then becomes the program (childMain); it never returns here.
 //
-// Like the fork in the syscall package, the child runs on a copy of this
-// goroutine's stack, with every signal blocked by the caller, and only
-// makes raw system calls on data prepared before the fork: these
-// functions are nosplit and write no pointers. Unlike it, the child does
-// not share the parent's memory (no CLONE_VM): the parent goes on while
-// the child waits.
+// Like the fork in the syscall package, the child runs with every signal
+// blocked by the caller, and only makes raw system calls on data prepared
+// before the fork: these functions are nosplit and write no pointers.
+// Unlike it, the parent goes on while the child waits. Here the child runs
+// on a copy of this goroutine's stack, in a copy of the parent's memory;
+// on amd64, forkDirectVM is used instead, whose child shares the parent's
+// memory (CLONE_VM) and has a stack of its own.
 //
 //go:nosplit
 //go:norace

@@ -21,7 +21,9 @@ import (
 // starting process unshares the container's mount, UTS, IPC and network
 // namespaces (allowed to one thread of a multithreaded process, unlike a
 // user namespace), sets the root file system up and pivots into it, and
-// forks the container's first process into a new PID namespace. That
+// forks the container's first process into a new PID namespace (on
+// amd64 sharing the starting process's memory, on a stack of its own, so
+// that the fork copies no page tables and the exec tears none down). That
 // child runs no Go code of its own: it waits for the parent to have
 // mounted its /proc (the "pidns" option of fsconfig, Linux 6.18), joined
 // it to its cgroup and attached its network, then applies limits,
