@@ -26,8 +26,9 @@ import (
 // starts containers on request (so it is their parent), reaps them,
 // records their exit and logs their output. It exits once it has had no
 // container and no request for monitorIdle. One Go process for all
-// containers keeps the cost per container to a few goroutines and
-// descriptors (see benchmarks/runtime/RESULTS.md).
+// containers, waiting for their output and exits on one epoll loop
+// (eventLoop), keeps the cost of an idle container to its descriptors and
+// a few small structs (see benchmarks/runtime/RESULTS.md).
 
 const (
 	monitorSocket = "monitor.sock"
