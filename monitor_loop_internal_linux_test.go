@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,24 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the loop writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func newTestLoop(t *testing.T) *eventLoop {
 	l, err := newEventLoop()
@@ -41,7 +22,9 @@ func newTestLoop(t *testing.T) *eventLoop {
 func TestEventLoopPumps(t *testing.T) {
 	l := newTestLoop(t)
 	const streams = 20
-	outs := make([]*syncBuffer, streams)
+	// Each stream's buffer is read only after its eof, which the loop
+	// sends after its last write.
+	outs := make([]*bytes.Buffer, streams)
 	ws := make([]*os.File, streams)
 	eofs := make(chan int, streams)
 	for i := range streams {
@@ -50,7 +33,7 @@ func TestEventLoopPumps(t *testing.T) {
 		fd, err := unix.Dup(int(r.Fd()))
 		require.NoError(t, err)
 		r.Close()
-		outs[i], ws[i] = &syncBuffer{}, w
+		outs[i], ws[i] = &bytes.Buffer{}, w
 		require.NoError(t, l.pump(fd, outs[i], func() { eofs <- i }))
 	}
 	// More than the loop's buffer in one stream, small writes in the others.
