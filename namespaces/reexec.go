@@ -19,6 +19,23 @@ import (
 // as one, so no program may be installed under a name starting with it.
 const ReservedPrefix = "berth-init"
 
+// In a re-executed entrypoint, the main goroutine is locked to the main
+// thread from package initialisation on, so that Dispatch runs the
+// entrypoint there. That thread is the one the parent's fork made: the
+// only one with the parent-death signal Command asks for (the kernel
+// gives new threads none), and the one the entrypoint's execve keeps as
+// the process. The runtime locks the main goroutine to it only during
+// package initialisation; between that and Dispatch's own lock, the
+// scheduler could move it, and a program exec'd from another thread would
+// outlive its parent.
+func init() {
+	if len(os.Args) > 0 {
+		if _, ok := entrypointName(filepath.Base(os.Args[0])); ok {
+			runtime.LockOSThread()
+		}
+	}
+}
+
 // ErrNotDispatched is returned by [Command] when [Dispatch] has not been
 // called in this process. Without Dispatch at the top of main (or
 // TestMain), the re-executed child would run the program's main again

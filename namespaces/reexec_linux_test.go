@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,6 +35,14 @@ func init() {
 	namespaces.Register("test-exe", exeAttack)
 	namespaces.Register("test-nested", nestedReuse)
 	namespaces.Register("test-orphan", orphanChild)
+	namespaces.Register("test-deathsig", func(context.Context) error {
+		var sig int32 // PR_GET_PDEATHSIG stores it at its argument
+		if _, _, e := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0); e != 0 {
+			return e
+		}
+		fmt.Printf("main thread %v, parent-death signal %d\n", unix.Gettid() == unix.Getpid(), sig)
+		return nil
+	})
 	namespaces.Register("test-sleep", func(ctx context.Context) error {
 		time.Sleep(time.Minute)
 		return nil
@@ -248,6 +257,19 @@ func nestedReuse(ctx context.Context) error {
 	out, err := cmd.Output()
 	fmt.Print(string(out))
 	return err
+}
+
+// TestCommandEntrypointOnDeathSignalThread checks that the entrypoint runs
+// on the thread the fork made, the only one with the parent-death signal,
+// so that what it execs dies with the parent too.
+func TestCommandEntrypointOnDeathSignalThread(t *testing.T) {
+	for range 5 {
+		cmd, err := namespaces.Command(t.Context(), "test-deathsig", 0)
+		require.NoError(t, err)
+		out, err := cmd.Output()
+		require.NoError(t, err)
+		assert.Equal(t, "main thread true, parent-death signal 9\n", string(out))
+	}
 }
 
 func TestCommandNestedReusesSealedCopy(t *testing.T) {
