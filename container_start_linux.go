@@ -119,6 +119,9 @@ type starting struct {
 	// threadOut is closed once the thread of a direct start is out of the
 	// container's cgroup (nil without a direct start).
 	threadOut <-chan struct{}
+	// stMu guards st while a direct start's network goroutine records it
+	// and the starting goroutine adds the PID.
+	stMu sync.Mutex
 }
 
 // start starts the container of st, attached to this process. d is a

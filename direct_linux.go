@@ -287,8 +287,11 @@ func (s *starting) recordChild(pid, pidfd int, d *directStart) error {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	s.proc = proc
-	s.st.PID = pid
-	if s.st.PIDStart, err = procStart(pid); err != nil {
+	start, err := procStart(pid)
+	s.stMu.Lock() // attachNetwork may be recording the state
+	s.st.PID, s.st.PIDStart = pid, start
+	s.stMu.Unlock()
+	if err != nil {
 		return &InitError{Stage: initproto.StageStart, Err: err}
 	}
 	return nil

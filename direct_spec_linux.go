@@ -113,9 +113,11 @@ func (d *directStart) fork(sp *childSpec, stack []byte) (pid, pidfd int, err err
 const childStackSize = 64 << 10
 
 // childStack maps the stack of a child that shares this process's memory
-// (CLONE_VM), or returns nil where that fork is not available.
+// (CLONE_VM), or returns nil where that fork is not available: on
+// architectures without its assembly, and in builds with the race
+// detector or a sanitizer (instrumented).
 func childStack() ([]byte, error) {
-	if !cloneVM {
+	if !cloneVM || instrumented {
 		return nil, nil
 	}
 	stack, err := unix.Mmap(-1, 0, childStackSize, unix.PROT_READ|unix.PROT_WRITE,

@@ -70,8 +70,12 @@ func (s *starting) attachNetwork(ctx context.Context) error {
 		return s.wrapNet(err)
 	}
 	s.host.att = att
+	// A direct start records the child's PID meanwhile (recordChild).
+	s.stMu.Lock()
 	n.Config = att.Config()
-	if err := s.store.update(s.st); err != nil {
+	err = s.store.update(s.st)
+	s.stMu.Unlock()
+	if err != nil {
 		return s.wrapNet(err)
 	}
 	if err := s.writeEtc(n.Config); err != nil {
