@@ -71,8 +71,9 @@ type cloneArgs struct {
 // before the fork: these functions are nosplit and write no pointers.
 // Unlike it, the parent goes on while the child waits. Here the child runs
 // on a copy of this goroutine's stack, in a copy of the parent's memory;
-// on amd64, forkDirectVM is used instead, whose child shares the parent's
-// memory (CLONE_VM) and has a stack of its own.
+// on amd64 (in builds without the race detector or a sanitizer),
+// forkDirectVM is used instead, whose child shares the parent's memory
+// (CLONE_VM) and has a stack of its own.
 //
 //go:nosplit
 //go:norace
