@@ -8,7 +8,8 @@ import (
 
 // oomKills reads memory.oom_control's oom_kill count alone.
 func (d *v1) oomKills() (uint64, error) {
-	dir, ok := d.dirs["memory"]
+	dir := d.dir("memory")
+	ok := dir != ""
 	if !ok {
 		return 0, fmt.Errorf("no cgroup v1 hierarchy with the memory controller: %w", errors.ErrUnsupported)
 	}

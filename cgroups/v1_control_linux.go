@@ -17,7 +17,8 @@ import (
 // v1 freeze, kill and events.
 
 func (d *v1) freezerDir() (string, error) {
-	dir, ok := d.dirs["freezer"]
+	dir := d.dir("freezer")
+	ok := dir != ""
 	if !ok {
 		return "", fmt.Errorf("no cgroup v1 hierarchy with the freezer controller: %w", errors.ErrUnsupported)
 	}
@@ -57,7 +58,7 @@ func (d *v1) kill(ctx context.Context) error {
 	if d.exists() != nil {
 		return nil
 	}
-	_, hasFreezer := d.dirs["freezer"]
+	hasFreezer := d.dir("freezer") != ""
 	return killLoop(ctx, d, hasFreezer)
 }
 
@@ -65,7 +66,8 @@ func (d *v1) kill(ctx context.Context) error {
 // cgroup.event_control. The kernel signals it on each OOM in the group and
 // when the group is removed.
 func (d *v1) events(ctx context.Context) (_ <-chan Event, retErr error) {
-	dir, ok := d.dirs["memory"]
+	dir := d.dir("memory")
+	ok := dir != ""
 	if !ok {
 		return nil, fmt.Errorf("no cgroup v1 hierarchy with the memory controller: %w", errors.ErrUnsupported)
 	}

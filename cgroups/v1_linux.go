@@ -12,31 +12,54 @@ import (
 )
 
 // v1 drives a group across the cgroup v1 hierarchies, one directory per
-// hierarchy (co-mounted controllers such as cpu,cpuacct share one).
+// hierarchy (co-mounted controllers such as cpu,cpuacct share one). It
+// keeps only the group's path: its directories are joined from the
+// layout's roots when needed, so that a program holding thousands of
+// groups (a monitor of detached containers) keeps no paths for them.
 type v1 struct {
 	path      string
-	roots     map[string]string // controller -> hierarchy root
-	dirs      map[string]string // controller -> the group's directory
-	hier      []string          // the group's directories, one per hierarchy
+	roots     map[string]string // controller -> hierarchy root (the layout's)
 	w         writer
 	statFiles *statSet
 }
 
 func newV1(l layout, p string) *v1 {
-	d := &v1{path: p, roots: l.v1, dirs: map[string]string{}, w: writer{fake: l.fake}}
+	d := &v1{path: p, roots: l.v1, w: writer{fake: l.fake}}
+	d.statFiles = newStatSet(func() []statReader { return v1StatReaders(d.dirMap(), l.fake) })
+	return d
+}
+
+// dir returns the group's directory in the hierarchy of controller c, or
+// "" when no hierarchy has c.
+func (d *v1) dir(c string) string {
+	root, ok := d.roots[c]
+	if !ok {
+		return ""
+	}
+	return filepath.Join(root, d.path)
+}
+
+// hier returns the group's directories, one per hierarchy, in the order
+// of v1Controllers.
+func (d *v1) hier() []string {
+	var out []string
 	for _, c := range v1Controllers {
-		root, ok := l.v1[c]
-		if !ok {
-			continue
-		}
-		dir := filepath.Join(root, p)
-		d.dirs[c] = dir
-		if !slices.Contains(d.hier, dir) {
-			d.hier = append(d.hier, dir)
+		if dir := d.dir(c); dir != "" && !slices.Contains(out, dir) {
+			out = append(out, dir)
 		}
 	}
-	d.statFiles = newStatSet(func() []statReader { return v1StatReaders(d.dirs, l.fake) })
-	return d
+	return out
+}
+
+// dirMap maps each controller to the group's directory of its hierarchy.
+func (d *v1) dirMap() map[string]string {
+	m := make(map[string]string, len(v1Controllers))
+	for _, c := range v1Controllers {
+		if dir := d.dir(c); dir != "" {
+			m[c] = dir
+		}
+	}
+	return m
 }
 
 func (d *v1) check(r *Resources) error {
@@ -44,7 +67,7 @@ func (d *v1) check(r *Resources) error {
 		return nil
 	}
 	for _, need := range neededControllers(r, "blkio") {
-		if _, ok := d.dirs[need]; !ok {
+		if d.dir(need) == "" {
 			return fmt.Errorf("no cgroup v1 hierarchy with the %s controller: %w", need, errors.ErrUnsupported)
 		}
 	}
@@ -89,10 +112,11 @@ func (d *v1) create() (func() error, error) {
 		return errors.Join(errs...)
 	}
 	noop := func(string) error { return nil }
-	for _, dir := range d.hier {
+	cpuset := d.dir("cpuset")
+	for _, dir := range d.hier() {
 		root := strings.TrimSuffix(dir, d.path)
 		after := noop
-		if dir == d.dirs["cpuset"] {
+		if dir == cpuset {
 			after = d.initCPUSet
 		}
 		u, err := mkdirChain(root, d.path, d.w.fake, noop, after)
@@ -131,7 +155,7 @@ func (d *v1) initCPUSet(dir string) error {
 }
 
 func (d *v1) exists() error {
-	for _, dir := range d.hier {
+	for _, dir := range d.hier() {
 		if _, err := os.Stat(dir); err == nil {
 			return nil
 		}
@@ -140,7 +164,7 @@ func (d *v1) exists() error {
 }
 
 func (d *v1) addProc(pid int) error {
-	for _, dir := range d.hier {
+	for _, dir := range d.hier() {
 		if err := d.w.write(dir, "cgroup.procs", itoa(pid)); err != nil {
 			return err
 		}
@@ -163,7 +187,7 @@ func (d *v1) prepareThreadMove() (_ *ThreadMove, retErr error) {
 			continue
 		}
 		for _, c := range strings.Split(parts[1], ",") {
-			if dir, ok := d.dirs[c]; ok {
+			if dir := d.dir(c); dir != "" {
 				home[dir] = filepath.Join(d.roots[c], parts[2])
 				break
 			}
@@ -175,7 +199,7 @@ func (d *v1) prepareThreadMove() (_ *ThreadMove, retErr error) {
 			m.Close()
 		}
 	}()
-	for _, dir := range d.hier {
+	for _, dir := range d.hier() {
 		h, ok := home[dir]
 		if !ok {
 			return nil, fmt.Errorf("the thread's cgroup in the hierarchy of %s: %w", dir, fs.ErrNotExist)
@@ -194,14 +218,15 @@ func (d *v1) prepareThreadMove() (_ *ThreadMove, retErr error) {
 	return m, nil
 }
 
-func (d *v1) procs() ([]int, error) { return readPids(d.hier[0]) }
+func (d *v1) procs() ([]int, error) { return readPids(d.hier()[0]) }
 
 // subtreeProcs lists the processes in the group and its descendants in
 // any hierarchy.
 func (d *v1) subtreeProcs() ([]int, error) {
 	var all []int
 	missing := 0
-	for _, dir := range d.hier {
+	hier := d.hier()
+	for _, dir := range hier {
 		pids, err := subtreePids(dir)
 		if err != nil {
 			return nil, err
@@ -211,7 +236,7 @@ func (d *v1) subtreeProcs() ([]int, error) {
 		}
 		all = append(all, pids...)
 	}
-	if missing == len(d.hier) {
+	if missing == len(hier) {
 		return nil, fs.ErrNotExist
 	}
 	slices.Sort(all)
@@ -220,7 +245,7 @@ func (d *v1) subtreeProcs() ([]int, error) {
 
 func (d *v1) remove(ctx context.Context) error {
 	var errs []error
-	for _, dir := range d.hier {
+	for _, dir := range d.hier() {
 		errs = append(errs, removeWhenEmpty(ctx, dir, d.w.fake, d.subtreeProcs))
 	}
 	return errors.Join(errs...)

@@ -28,7 +28,7 @@ func (d *v1) setMemory(m *Memory) error {
 	if m == nil {
 		return nil
 	}
-	dir := d.dirs["memory"]
+	dir := d.dir("memory")
 	err := firstErr(
 		func() error { return d.setMemoryLimits(dir, m.Max, m.Swap) },
 		func() error {
@@ -103,7 +103,7 @@ func (d *v1) setCPU(c *CPU) error {
 	if c == nil {
 		return nil
 	}
-	cpu, cpuset := d.dirs["cpu"], d.dirs["cpuset"]
+	cpu, cpuset := d.dir("cpu"), d.dir("cpuset")
 	return firstErr(
 		func() error {
 			return writeOpt(d.w, cpu, "cpu.shares", c.Weight, func(w uint64) string { return formatUint(sharesFromWeight(w)) })
@@ -119,7 +119,7 @@ func (d *v1) setIO(o *IO) error {
 	if o == nil {
 		return nil
 	}
-	dir := d.dirs["blkio"]
+	dir := d.dir("blkio")
 	if o.Weight != nil {
 		if err := d.setIOWeight(dir, blkioFromWeight(*o.Weight)); err != nil {
 			return err
@@ -162,11 +162,11 @@ func (d *v1) setPids(p *Pids) error {
 	if p == nil {
 		return nil
 	}
-	return writeOpt(d.w, d.dirs["pids"], "pids.max", p.Max, v2Limit)
+	return writeOpt(d.w, d.dir("pids"), "pids.max", p.Max, v2Limit)
 }
 
 func (d *v1) setDevices(rules []DeviceRule) error {
-	dir := d.dirs["devices"]
+	dir := d.dir("devices")
 	for _, r := range rules {
 		file := "devices.deny"
 		if r.Allow {
