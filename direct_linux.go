@@ -47,10 +47,7 @@ var forceReexec bool
 
 // canStartDirect reports whether st can be started by the direct path.
 func canStartDirect(st *State) bool {
-	if forceReexec || st.Detached || st.UserNS != nil || st.TTY || st.Share&namespaces.Mount != 0 {
-		return false
-	}
-	if st.Share&namespaces.PID == 0 && !namespaces.ProcPIDNamespaceSupported() {
+	if !directPossible(st.Detached, st.UserNS != nil, st.TTY, st.Share) {
 		return false
 	}
 	if st.Seccomp {
@@ -111,10 +108,19 @@ type directEvent struct {
 // mayStartDirect is canStartDirect on c's fields, before its state
 // exists: false means the direct path is out of the question.
 func (c *Container) mayStartDirect() bool {
-	if forceReexec || c.Detach || c.UserNS != nil || c.TTY || c.Share&namespaces.Mount != 0 {
+	return directPossible(c.Detach, c.UserNS != nil, c.TTY, c.Share)
+}
+
+// directPossible reports whether the direct path can start a container
+// with these settings. It cannot start a detached one (its monitor would
+// need a parked thread each), one with a user namespace, a terminal or
+// the host's mount namespace, nor one with a new PID namespace on a
+// kernel without proc's pidns option.
+func directPossible(detached, userns, tty bool, share namespaces.Kind) bool {
+	if forceReexec || detached || userns || tty || share&namespaces.Mount != 0 {
 		return false
 	}
-	return c.Share&namespaces.PID != 0 || namespaces.ProcPIDNamespaceSupported()
+	return share&namespaces.PID != 0 || namespaces.ProcPIDNamespaceSupported()
 }
 
 // prestartThread starts the thread of a direct start first thing when c

@@ -113,10 +113,11 @@ func openExeDir(want *unix.Stat_t) (int, string, error) {
 	return dirfd, name, nil
 }
 
-// emptyTmpfs returns a read-only, empty tmpfs mounted nowhere (nosuid,
-// nodev, noexec), its root directory with the given mode ("" for tmpfs's
-// default): the second layer a lower-only overlay needs, or a mask over a
-// directory.
+// emptyTmpfs returns an empty tmpfs mounted nowhere (nosuid, nodev,
+// noexec), read-only down to its superblock, so that no remount of it or
+// of a clone makes it writable; its root directory has the given mode (""
+// for tmpfs's default): the second layer a lower-only overlay needs, or a
+// mask over directories.
 func emptyTmpfs(mode string) (int, error) {
 	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
@@ -127,6 +128,9 @@ func emptyTmpfs(mode string) (int, error) {
 		if err := unix.FsconfigSetString(ctx, "mode", mode); err != nil {
 			return -1, &fs.PathError{Op: "fsconfig mode=" + mode, Path: "tmpfs", Err: err}
 		}
+	}
+	if err := unix.FsconfigSetFlag(ctx, "ro"); err != nil {
+		return -1, &fs.PathError{Op: "fsconfig ro", Path: "tmpfs", Err: err}
 	}
 	if err := unix.FsconfigCreate(ctx); err != nil {
 		return -1, &fs.PathError{Op: "fsconfig create", Path: "tmpfs", Err: err}

@@ -65,18 +65,22 @@ func cloneMaskSource(src *os.File, fd int) error {
 	if err != nil {
 		return err
 	}
-	tree := -1
-	if cerr := rc.Control(func(sfd uintptr) {
-		tree, err = unix.OpenTree(int(sfd), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
-	}); cerr != nil {
+	if cerr := rc.Control(func(sfd uintptr) { err = cloneMountOnto(int(sfd), fd, src.Name()) }); cerr != nil {
 		return cerr
 	}
+	return err
+}
+
+// cloneMountOnto mounts a clone of the mount open as src (named name in
+// errors) onto the target open as fd.
+func cloneMountOnto(src, fd int, name string) error {
+	tree, err := unix.OpenTree(src, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {
-		return &fs.PathError{Op: "open_tree", Path: src.Name(), Err: err}
+		return &fs.PathError{Op: "open_tree", Path: name, Err: err}
 	}
 	defer unix.Close(tree)
 	if err := unix.MoveMount(tree, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return &fs.PathError{Op: "move_mount", Path: src.Name(), Err: err}
+		return &fs.PathError{Op: "move_mount", Path: name, Err: err}
 	}
 	return nil
 }
@@ -87,25 +91,9 @@ func cloneMaskSource(src *os.File, fd int) error {
 // noexec. It needs CAP_SYS_ADMIN. The file may be passed to another
 // process, which can clone it as long as the file is open.
 func NewMaskSource() (*os.File, error) {
-	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	fd, err := emptyTmpfs("555")
 	if err != nil {
-		return nil, &fs.PathError{Op: "fsopen", Path: "tmpfs", Err: err}
-	}
-	defer unix.Close(ctx)
-	for _, opt := range [][2]string{{"mode", "555"}, {"size", "4k"}} {
-		if err := unix.FsconfigSetString(ctx, opt[0], opt[1]); err != nil {
-			return nil, &fs.PathError{Op: "fsconfig " + opt[0] + "=" + opt[1], Path: "tmpfs", Err: err}
-		}
-	}
-	if err := unix.FsconfigSetFlag(ctx, "ro"); err != nil {
-		return nil, &fs.PathError{Op: "fsconfig ro", Path: "tmpfs", Err: err}
-	}
-	if err := unix.FsconfigCreate(ctx); err != nil {
-		return nil, &fs.PathError{Op: "fsconfig create", Path: "tmpfs", Err: err}
-	}
-	fd, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
-	if err != nil {
-		return nil, &fs.PathError{Op: "fsmount", Path: "tmpfs", Err: err}
+		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "mask-source"), nil
 }
@@ -172,16 +160,15 @@ func cloneReadOnly(fd int, p string) error {
 // no /proc/self: a detached read-only tmpfs for a directory, a clone of
 // the /dev/null mount open as nullfd for anything else, moved onto fd.
 func maskByFD(fd, nullfd int, p string, dir bool) error {
-	var mfd int
-	var err error
-	if dir {
-		if mfd, err = emptyTmpfs("555"); err != nil {
-			return fmt.Errorf("tmpfs mask for %q: %w", p, err)
+	if !dir {
+		if err := cloneMountOnto(nullfd, fd, "/dev/null"); err != nil {
+			return fmt.Errorf("masking %q: %w", p, err)
 		}
-	} else {
-		if mfd, err = unix.OpenTree(nullfd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH); err != nil {
-			return &fs.PathError{Op: "open_tree /dev/null", Path: p, Err: err}
-		}
+		return nil
+	}
+	mfd, err := emptyTmpfs("555")
+	if err != nil {
+		return fmt.Errorf("tmpfs mask for %q: %w", p, err)
 	}
 	defer unix.Close(mfd)
 	if err := unix.MoveMount(mfd, "", fd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {

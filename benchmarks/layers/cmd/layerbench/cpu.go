@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"syscall"
 	"time"
 )
@@ -25,11 +24,5 @@ func reportCPU(applies, diffs []variant, cpus map[string][]time.Duration) {
 	fmt.Println()
 	fmt.Println("CPU time (user+sys, rusage of this process and its children):")
 	fmt.Println()
-	fmt.Println("| what | runs | min | median | max |")
-	fmt.Println("|---|---|---|---|---|")
-	for _, v := range append(applies, diffs...) {
-		ds := slices.Clone(cpus[v.name])
-		slices.Sort(ds)
-		fmt.Printf("| %s | %d | %.2f s | %.2f s | %.2f s |\n", v.name, len(ds), ds[0].Seconds(), ds[len(ds)/2].Seconds(), ds[len(ds)-1].Seconds())
-	}
+	printSpread(append(applies, diffs...), cpus)
 }

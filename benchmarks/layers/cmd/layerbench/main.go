@@ -245,17 +245,23 @@ func command(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-func report(in inputs, applies, diffs []variant, res map[string][]time.Duration, runs int) {
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("Layer: %d files, %.0f MB uncompressed tar, %.0f MB gzip, %.0f MB zstd. %d runs each, round-robin; %d CPUs, GOMAXPROCS %d; load average at the end: %s\n\n",
-		in.files, mb(in.tarSize), mb(in.gzSize), mb(in.zstSize), runs, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.TrimSpace(string(load)))
+// printSpread prints a table of each variant's runs: count, minimum,
+// median and maximum of its durations.
+func printSpread(vs []variant, res map[string][]time.Duration) {
 	fmt.Println("| what | runs | min | median | max |")
 	fmt.Println("|---|---|---|---|---|")
-	for _, v := range append(applies, diffs...) {
+	for _, v := range vs {
 		ds := slices.Clone(res[v.name])
 		slices.Sort(ds)
 		fmt.Printf("| %s | %d | %.2f s | %.2f s | %.2f s |\n", v.name, len(ds), ds[0].Seconds(), ds[len(ds)/2].Seconds(), ds[len(ds)-1].Seconds())
 	}
+}
+
+func report(in inputs, applies, diffs []variant, res map[string][]time.Duration, runs int) {
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("Layer: %d files, %.0f MB uncompressed tar, %.0f MB gzip, %.0f MB zstd. %d runs each, round-robin; %d CPUs, GOMAXPROCS %d; load average at the end: %s\n\n",
+		in.files, mb(in.tarSize), mb(in.gzSize), mb(in.zstSize), runs, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.TrimSpace(string(load)))
+	printSpread(append(applies, diffs...), res)
 	med := func(n string) float64 {
 		ds := slices.Clone(res[n])
 		if len(ds) == 0 {
